@@ -3,12 +3,12 @@ import type { StreamDefinition } from "../streams.js";
 
 /** Every readable Outreach collection, in path order. */
 export const STREAMS: readonly StreamDefinition[] = [
-  { "name":"account_notes", "path":"/accountNotes", "type":"accountNote", "cursorField":"createdAt", "syncModes":["full_refresh", "incremental"], "scope":"accountNotes.read", "relationships": [
+  { "name":"account_notes", "path":"/accountNotes", "type":"accountNote", "cursorField":"createdAt", "syncModes":["full_refresh", "incremental"], "scope":"accountNotes.read", "filterable":["createdAt"], "sortable":["createdAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"opportunity","kind":"to_one","types":["opportunity"],"stream":"opportunities","field":"opportunityId","typeField":null}
   ] },
-  { "name":"accounts", "path":"/accounts", "type":"account", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"accounts.read", "relationships": [
+  { "name":"accounts", "path":"/accounts", "type":"account", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"accounts.read", "filterable":["buyerIntentScore", "createdAt", "customId", "domain", "name", "named", "sharingTeamId", "touchedAt", "updatedAt"], "sortable":["buyerIntentScore", "createdAt", "customId", "domain", "name", "named", "touchedAt", "updatedAt"], "relationships": [
     {"name":"assignedTeams","kind":"to_many","types":["team"],"stream":"teams","field":"assignedTeamsIds","typeField":null},
     {"name":"assignedUsers","kind":"to_many","types":["user"],"stream":"users","field":"assignedUsersIds","typeField":null},
     {"name":"batches","kind":"links_only","types":[],"stream":"batches","field":null,"typeField":null},
@@ -24,25 +24,25 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"audit_logs", "path":"/auditLogs", "type":"auditLog", "cursorField":"timestamp", "syncModes":["full_refresh", "incremental"], "scope":"auditLogs.read", "relationships": [
+  { "name":"audit_logs", "path":"/auditLogs", "type":"auditLog", "cursorField":"timestamp", "syncModes":["full_refresh", "incremental"], "scope":"auditLogs.read", "filterable":["action", "eventName", "requestId", "result", "timestamp"], "sortable":["action", "eventName", "requestId", "result", "timestamp"], "relationships": [
 
   ] },
-  { "name":"batch_items", "path":"/batchItems", "type":"batchItem", "cursorField":null, "syncModes":["full_refresh"], "scope":"batchItems.read", "relationships": [
+  { "name":"batch_items", "path":"/batchItems", "type":"batchItem", "cursorField":null, "syncModes":["full_refresh"], "scope":"batchItems.read", "filterable":["batchId", "failed", "state"], "sortable":["batchId", "failed", "state"], "relationships": [
     {"name":"batch","kind":"to_one","types":["batch"],"stream":"batches","field":"batchId","typeField":null}
   ] },
-  { "name":"batches", "path":"/batches", "type":"batch", "cursorField":null, "syncModes":["full_refresh"], "scope":"batches.read", "relationships": [
+  { "name":"batches", "path":"/batches", "type":"batch", "cursorField":null, "syncModes":["full_refresh"], "scope":"batches.read", "filterable":["action", "state", "total"], "sortable":["createdAt", "finishedAt", "state", "total"], "relationships": [
     {"name":"batchItems","kind":"links_only","types":[],"stream":"batch_items","field":null,"typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null}
   ] },
-  { "name":"call_dispositions", "path":"/callDispositions", "type":"callDisposition", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"callDispositions.read", "relationships": [
+  { "name":"call_dispositions", "path":"/callDispositions", "type":"callDisposition", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"callDispositions.read", "filterable":["createdAt", "name", "order", "outcome", "updatedAt"], "sortable":["createdAt", "name", "order", "outcome", "updatedAt"], "relationships": [
     {"name":"calls","kind":"links_only","types":[],"stream":"calls","field":null,"typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null}
   ] },
-  { "name":"call_purposes", "path":"/callPurposes", "type":"callPurpose", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"callPurposes.read", "relationships": [
+  { "name":"call_purposes", "path":"/callPurposes", "type":"callPurpose", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"callPurposes.read", "filterable":["createdAt", "name", "order", "updatedAt"], "sortable":["createdAt", "name", "order", "updatedAt"], "relationships": [
     {"name":"calls","kind":"links_only","types":[],"stream":"calls","field":null,"typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null}
   ] },
-  { "name":"calls", "path":"/calls", "type":"call", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"calls.read", "relationships": [
+  { "name":"calls", "path":"/calls", "type":"call", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"calls.read", "filterable":["createdAt", "from", "outcome", "recordingUrl", "state", "to", "updatedAt", "userCallType"], "sortable":["createdAt", "from", "outcome", "recordingUrl", "state", "to", "updatedAt", "userCallType"], "relationships": [
     {"name":"associatedId","kind":"to_one","types":["account","opportunity"],"stream":null,"field":"associatedIdId","typeField":"associatedIdType"},
     {"name":"batches","kind":"links_only","types":[],"stream":"batches","field":null,"typeField":null},
     {"name":"callDisposition","kind":"to_one","types":["callDisposition"],"stream":"call_dispositions","field":"callDispositionId","typeField":null},
@@ -59,30 +59,30 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"task","kind":"to_one","types":["task"],"stream":"tasks","field":"taskId","typeField":null},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"compliance_requests", "path":"/complianceRequests", "type":"complianceRequest", "cursorField":null, "syncModes":["full_refresh"], "scope":"complianceRequests.read", "relationships": [
+  { "name":"compliance_requests", "path":"/complianceRequests", "type":"complianceRequest", "cursorField":null, "syncModes":["full_refresh"], "scope":"complianceRequests.read", "filterable":["state", "uuid"], "sortable":["state", "uuid"], "relationships": [
     {"name":"requester","kind":"to_one","types":["user"],"stream":"users","field":"requesterId","typeField":null}
   ] },
-  { "name":"content_categories", "path":"/contentCategories", "type":"contentCategory", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"contentCategories.read", "relationships": [
+  { "name":"content_categories", "path":"/contentCategories", "type":"contentCategory", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"contentCategories.read", "filterable":["createdAt", "name", "updatedAt"], "sortable":["createdAt", "name", "updatedAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"teams","kind":"to_many","types":["team"],"stream":"teams","field":"teamsIds","typeField":null}
   ] },
-  { "name":"content_category_memberships", "path":"/contentCategoryMemberships", "type":"contentCategoryMembership", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"contentCategoryMemberships.read", "relationships": [
+  { "name":"content_category_memberships", "path":"/contentCategoryMemberships", "type":"contentCategoryMembership", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"contentCategoryMemberships.read", "filterable":["createdAt", "updatedAt"], "sortable":["createdAt", "updatedAt"], "relationships": [
     {"name":"content","kind":"to_one","types":["sequence","snippet","template"],"stream":null,"field":"contentId","typeField":"contentType"},
     {"name":"contentCategory","kind":"to_one","types":["contentCategory"],"stream":"content_categories","field":"contentCategoryId","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null}
   ] },
-  { "name":"content_category_ownerships", "path":"/contentCategoryOwnerships", "type":"contentCategoryOwnership", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"contentCategoryOwnerships.read", "relationships": [
+  { "name":"content_category_ownerships", "path":"/contentCategoryOwnerships", "type":"contentCategoryOwnership", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"contentCategoryOwnerships.read", "filterable":["createdAt", "updatedAt"], "sortable":["createdAt", "updatedAt"], "relationships": [
     {"name":"contentCategory","kind":"to_one","types":["contentCategory"],"stream":"content_categories","field":"contentCategoryId","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"owner","kind":"to_one","types":["team"],"stream":"teams","field":"ownerId","typeField":null}
   ] },
-  { "name":"duties", "path":"/duties", "type":"duty", "cursorField":null, "syncModes":["full_refresh"], "scope":"duties.read", "relationships": [
+  { "name":"duties", "path":"/duties", "type":"duty", "cursorField":null, "syncModes":["full_refresh"], "scope":"duties.read", "filterable":[], "sortable":[], "relationships": [
 
   ] },
-  { "name":"email_addresses", "path":"/emailAddresses", "type":"emailAddress", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"emailAddresses.read", "relationships": [
+  { "name":"email_addresses", "path":"/emailAddresses", "type":"emailAddress", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"emailAddresses.read", "filterable":["email", "emailType", "order", "status", "statusChangedAt", "unsubscribedAt", "updatedAt"], "sortable":["email", "emailType", "order", "status", "statusChangedAt", "unsubscribedAt", "updatedAt"], "relationships": [
     {"name":"prospect","kind":"to_one","types":["prospect"],"stream":"prospects","field":"prospectId","typeField":null}
   ] },
-  { "name":"events", "path":"/events", "type":"event", "cursorField":"createdAt", "syncModes":["full_refresh", "incremental"], "scope":"events.read", "relationships": [
+  { "name":"events", "path":"/events", "type":"event", "cursorField":"createdAt", "syncModes":["full_refresh", "incremental"], "scope":"events.read", "filterable":["createdAt", "eventAt", "name"], "sortable":["createdAt", "eventAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"call","kind":"to_one","types":["call"],"stream":"calls","field":"callId","typeField":null},
     {"name":"mailing","kind":"to_one","types":["mailing"],"stream":"mailings","field":"mailingId","typeField":null},
@@ -95,27 +95,27 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"task","kind":"to_one","types":["task"],"stream":"tasks","field":"taskId","typeField":null},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"favorites", "path":"/favorites", "type":"favorite", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"favorites.read", "relationships": [
+  { "name":"favorites", "path":"/favorites", "type":"favorite", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"favorites.read", "filterable":["createdAt", "targetId", "targetType", "updatedAt"], "sortable":["createdAt", "updatedAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"target","kind":"to_one","types":["account","meetingType","opportunity","prospect","sequence","snippet","team","template","user"],"stream":null,"field":"targetId","typeField":"targetType"},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"kaia_recordings", "path":"/kaiaRecordings", "type":"kaiaRecording", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"kaiaRecordings.read", "relationships": [
+  { "name":"kaia_recordings", "path":"/kaiaRecordings", "type":"kaiaRecording", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"kaiaRecordings.read", "filterable":["botInMeetingSeconds", "createdAt", "endTime", "format", "instanceId", "mediaDurationSeconds", "provider", "sourceId", "startTime", "state", "updatedAt"], "sortable":["createdAt", "endTime", "startTime", "updatedAt"], "relationships": [
     {"name":"account","kind":"links_only","types":[],"stream":null,"field":null,"typeField":null},
     {"name":"opportunity","kind":"links_only","types":[],"stream":null,"field":null,"typeField":null},
     {"name":"owner","kind":"links_only","types":[],"stream":null,"field":null,"typeField":null}
   ] },
-  { "name":"mail_aliases", "path":"/mailAliases", "type":"mailAlias", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"mailAliases.read", "relationships": [
+  { "name":"mail_aliases", "path":"/mailAliases", "type":"mailAlias", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"mailAliases.read", "filterable":["createdAt", "updatedAt"], "sortable":["createdAt", "updatedAt"], "relationships": [
     {"name":"mailbox","kind":"to_one","types":["mailbox"],"stream":"mailboxes","field":"mailboxId","typeField":null}
   ] },
-  { "name":"mailboxes", "path":"/mailboxes", "type":"mailbox", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"mailboxes.read", "relationships": [
+  { "name":"mailboxes", "path":"/mailboxes", "type":"mailbox", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"mailboxes.read", "filterable":["createdAt", "email", "updatedAt", "userId"], "sortable":["createdAt", "email", "updatedAt", "userId"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"mailAliases","kind":"links_only","types":[],"stream":"mail_aliases","field":null,"typeField":null},
     {"name":"mailings","kind":"links_only","types":[],"stream":"mailings","field":null,"typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"mailings", "path":"/mailings", "type":"mailing", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"mailings.read", "relationships": [
+  { "name":"mailings", "path":"/mailings", "type":"mailing", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"mailings.read", "filterable":["bouncedAt", "clickedAt", "createdAt", "deliveredAt", "mailingType", "messageId", "notifyThreadScheduledAt", "notifyThreadStatus", "openedAt", "repliedAt", "retryAt", "scheduledAt", "state", "stateChangedAt", "unsubscribedAt", "updatedAt"], "sortable":["bouncedAt", "clickedAt", "createdAt", "deliveredAt", "mailingType", "messageId", "notifyThreadScheduledAt", "notifyThreadStatus", "openedAt", "repliedAt", "retryAt", "scheduledAt", "state", "stateChangedAt", "unsubscribedAt", "updatedAt"], "relationships": [
     {"name":"attachments","kind":"to_many","types":["attachment"],"stream":null,"field":"attachmentsIds","typeField":null},
     {"name":"bccEntitiesId","kind":"links_only","types":[],"stream":null,"field":null,"typeField":null},
     {"name":"calendar","kind":"to_one","types":["calendar"],"stream":null,"field":"calendarId","typeField":null},
@@ -136,7 +136,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"toEntitiesId","kind":"links_only","types":[],"stream":null,"field":null,"typeField":null},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"opportunities", "path":"/opportunities", "type":"opportunity", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"opportunities.read", "relationships": [
+  { "name":"opportunities", "path":"/opportunities", "type":"opportunity", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"opportunities.read", "filterable":["createdAt", "customId", "externalCreatedAt", "forecastCategory", "leadSource", "lostReason", "mapLink", "mapStatus", "name", "probability", "recordType", "sharingTeamId", "touchedAt", "updatedAt"], "sortable":["amount", "amountPrecise", "closeDate", "createdAt", "customId", "forecastCategory", "leadSource", "lostReason", "mapStatus", "name", "probability", "recordType", "touchedAt", "updatedAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"assignedTeams","kind":"to_many","types":["team"],"stream":"teams","field":"assignedTeamsIds","typeField":null},
     {"name":"assignedUsers","kind":"to_many","types":["user"],"stream":"users","field":"assignedUsersIds","typeField":null},
@@ -154,35 +154,35 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"territory","kind":"to_one","types":["territory"],"stream":null,"field":"territoryId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"opportunity_prospect_roles", "path":"/opportunityProspectRoles", "type":"opportunityProspectRole", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"opportunityProspectRoles.read", "relationships": [
+  { "name":"opportunity_prospect_roles", "path":"/opportunityProspectRoles", "type":"opportunityProspectRole", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"opportunityProspectRoles.read", "filterable":["createdAt", "role", "updatedAt"], "sortable":["createdAt", "role", "updatedAt"], "relationships": [
     {"name":"opportunity","kind":"to_one","types":["opportunity"],"stream":"opportunities","field":"opportunityId","typeField":null},
     {"name":"prospect","kind":"to_one","types":["prospect"],"stream":"prospects","field":"prospectId","typeField":null}
   ] },
-  { "name":"opportunity_stages", "path":"/opportunityStages", "type":"opportunityStage", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"opportunityStages.read", "relationships": [
+  { "name":"opportunity_stages", "path":"/opportunityStages", "type":"opportunityStage", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"opportunityStages.read", "filterable":["createdAt", "isClosed", "name", "order", "updatedAt"], "sortable":["createdAt", "isClosed", "name", "order", "updatedAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"opportunities","kind":"links_only","types":[],"stream":"opportunities","field":null,"typeField":null}
   ] },
-  { "name":"personas", "path":"/personas", "type":"persona", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"personas.read", "relationships": [
+  { "name":"personas", "path":"/personas", "type":"persona", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"personas.read", "filterable":["createdAt", "name", "updatedAt"], "sortable":["createdAt", "name", "updatedAt"], "relationships": [
     {"name":"prospects","kind":"links_only","types":[],"stream":"prospects","field":null,"typeField":null}
   ] },
-  { "name":"phone_numbers", "path":"/phoneNumbers", "type":"phoneNumber", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"phoneNumbers.read", "relationships": [
+  { "name":"phone_numbers", "path":"/phoneNumbers", "type":"phoneNumber", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"phoneNumbers.read", "filterable":["number", "order", "phoneType", "status", "statusChangedAt", "updatedAt"], "sortable":["number", "order", "phoneType", "status", "statusChangedAt", "updatedAt"], "relationships": [
     {"name":"prospect","kind":"to_one","types":["prospect"],"stream":"prospects","field":"prospectId","typeField":null}
   ] },
-  { "name":"products", "path":"/products", "type":"product", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"products.read", "relationships": [
+  { "name":"products", "path":"/products", "type":"product", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"products.read", "filterable":["classification", "code", "createdAt", "name", "productFamily", "status", "unitOfMeasure", "updatedAt", "website"], "sortable":["code", "createdAt", "name", "updatedAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"owner","kind":"to_one","types":["user"],"stream":"users","field":"ownerId","typeField":null},
     {"name":"purchases","kind":"links_only","types":[],"stream":"purchases","field":null,"typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"profiles", "path":"/profiles", "type":"profile", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"profiles.read", "relationships": [
+  { "name":"profiles", "path":"/profiles", "type":"profile", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"profiles.read", "filterable":["createdAt", "name", "specialId", "updatedAt"], "sortable":["createdAt", "name", "updatedAt"], "relationships": [
 
   ] },
-  { "name":"prospect_notes", "path":"/prospectNotes", "type":"prospectNote", "cursorField":"createdAt", "syncModes":["full_refresh", "incremental"], "scope":"prospectNotes.read", "relationships": [
+  { "name":"prospect_notes", "path":"/prospectNotes", "type":"prospectNote", "cursorField":"createdAt", "syncModes":["full_refresh", "incremental"], "scope":"prospectNotes.read", "filterable":["createdAt"], "sortable":["createdAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"opportunity","kind":"to_one","types":["opportunity"],"stream":"opportunities","field":"opportunityId","typeField":null},
     {"name":"prospect","kind":"to_one","types":["prospect"],"stream":"prospects","field":"prospectId","typeField":null}
   ] },
-  { "name":"prospects", "path":"/prospects", "type":"prospect", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"prospects.read", "relationships": [
+  { "name":"prospects", "path":"/prospects", "type":"prospect", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"prospects.read", "filterable":["createdAt", "emails", "engagedAt", "engagedScore", "externalSource", "firstName", "githubUsername", "lastName", "linkedInId", "linkedInSlug", "sharingTeamId", "stackOverflowId", "timeZone", "title", "touchedAt", "twitterUsername", "updatedAt"], "sortable":["createdAt", "engagedAt", "engagedScore", "externalSource", "firstName", "githubUsername", "lastName", "linkedInId", "linkedInSlug", "stackOverflowId", "title", "touchedAt", "twitterUsername", "updatedAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"activeSequenceStates","kind":"to_many","types":["sequenceState"],"stream":"sequence_states","field":"activeSequenceStatesIds","typeField":null},
     {"name":"assignedTeams","kind":"to_many","types":["team"],"stream":"teams","field":"assignedTeamsIds","typeField":null},
@@ -205,22 +205,22 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"trashedByAccount","kind":"to_one","types":["account"],"stream":"accounts","field":"trashedByAccountId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"purchases", "path":"/purchases", "type":"purchase", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"purchases.read", "relationships": [
+  { "name":"purchases", "path":"/purchases", "type":"purchase", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"purchases.read", "filterable":["createdAt", "currency", "endDate", "potentialQuantity", "potentialValue", "saturation", "source", "startDate", "status", "totalQuantity", "totalValue", "updatedAt"], "sortable":["createdAt", "endDate", "startDate", "updatedAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"owner","kind":"to_one","types":["user"],"stream":"users","field":"ownerId","typeField":null},
     {"name":"product","kind":"to_one","types":["product"],"stream":"products","field":"productId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"recipients", "path":"/recipients", "type":"recipient", "cursorField":null, "syncModes":["full_refresh"], "scope":"recipients.read", "relationships": [
+  { "name":"recipients", "path":"/recipients", "type":"recipient", "cursorField":null, "syncModes":["full_refresh"], "scope":"recipients.read", "filterable":[], "sortable":[], "relationships": [
     {"name":"prospect","kind":"to_one","types":["prospect"],"stream":"prospects","field":"prospectId","typeField":null},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"roles", "path":"/roles", "type":"role", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"roles.read", "relationships": [
+  { "name":"roles", "path":"/roles", "type":"role", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"roles.read", "filterable":["createdAt", "externalId", "name", "updatedAt"], "sortable":["createdAt", "externalId", "name", "updatedAt"], "relationships": [
     {"name":"childRoles","kind":"to_many","types":["role"],"stream":"roles","field":"childRolesIds","typeField":null},
     {"name":"parentRole","kind":"to_one","types":["role"],"stream":"roles","field":"parentRoleId","typeField":null}
   ] },
-  { "name":"rulesets", "path":"/rulesets", "type":"ruleset", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"rulesets.read", "relationships": [
+  { "name":"rulesets", "path":"/rulesets", "type":"ruleset", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"rulesets.read", "filterable":["autoResumeOotoProspects", "createdAt", "includeUnsubscribeLinks", "name", "permitDuplicateProspects", "sequenceExclusivity", "updatedAt"], "sortable":["autoResumeOotoProspects", "createdAt", "includeUnsubscribeLinks", "name", "permitDuplicateProspects", "sequenceExclusivity", "updatedAt"], "relationships": [
     {"name":"bouncedStage","kind":"to_one","types":["stage"],"stream":"stages","field":"bouncedStageId","typeField":null},
     {"name":"callTaskPriority","kind":"to_one","types":["taskPriority"],"stream":"task_priorities","field":"callTaskPriorityId","typeField":null},
     {"name":"callTaskPriorityFromClicks","kind":"to_one","types":["taskPriority"],"stream":"task_priorities","field":"callTaskPriorityFromClicksId","typeField":null},
@@ -234,7 +234,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"sequences","kind":"links_only","types":[],"stream":"sequences","field":null,"typeField":null},
     {"name":"startedStage","kind":"to_one","types":["stage"],"stream":"stages","field":"startedStageId","typeField":null}
   ] },
-  { "name":"sequence_states", "path":"/sequenceStates", "type":"sequenceState", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"sequenceStates.read", "relationships": [
+  { "name":"sequence_states", "path":"/sequenceStates", "type":"sequenceState", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"sequenceStates.read", "filterable":["callCompletedAt", "clickCount", "createdAt", "deliverCount", "openCount", "pauseReason", "repliedAt", "replyCount", "state", "stateChangedAt", "updatedAt"], "sortable":["callCompletedAt", "clickCount", "createdAt", "deliverCount", "openCount", "pauseReason", "repliedAt", "replyCount", "state", "stateChangedAt", "updatedAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"activeStepMailings","kind":"to_many","types":["mailing"],"stream":"mailings","field":"activeStepMailingsIds","typeField":null},
     {"name":"activeStepTasks","kind":"to_many","types":["task"],"stream":"tasks","field":"activeStepTasksIds","typeField":null},
@@ -251,7 +251,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null},
     {"name":"user","kind":"to_one","types":["user"],"stream":"users","field":"userId","typeField":null}
   ] },
-  { "name":"sequence_steps", "path":"/sequenceSteps", "type":"sequenceStep", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"sequenceSteps.read", "relationships": [
+  { "name":"sequence_steps", "path":"/sequenceSteps", "type":"sequenceStep", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"sequenceSteps.read", "filterable":["createdAt", "date", "order", "stepType", "updatedAt"], "sortable":["createdAt", "date", "order", "stepType", "updatedAt"], "relationships": [
     {"name":"callPurpose","kind":"to_one","types":["callPurpose"],"stream":"call_purposes","field":"callPurposeId","typeField":null},
     {"name":"calls","kind":"links_only","types":[],"stream":"calls","field":null,"typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
@@ -263,13 +263,13 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"sequence_templates", "path":"/sequenceTemplates", "type":"sequenceTemplate", "cursorField":null, "syncModes":["full_refresh"], "scope":"sequenceTemplates.read", "relationships": [
+  { "name":"sequence_templates", "path":"/sequenceTemplates", "type":"sequenceTemplate", "cursorField":null, "syncModes":["full_refresh"], "scope":"sequenceTemplates.read", "filterable":[], "sortable":[], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"sequenceStep","kind":"to_one","types":["sequenceStep"],"stream":"sequence_steps","field":"sequenceStepId","typeField":null},
     {"name":"template","kind":"to_one","types":["template"],"stream":"templates","field":"templateId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"sequences", "path":"/sequences", "type":"sequence", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"sequences.read", "relationships": [
+  { "name":"sequences", "path":"/sequences", "type":"sequence", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"sequences.read", "filterable":["clickCount", "createdAt", "deliverCount", "enabledAt", "lastUsedAt", "lockedAt", "name", "openCount", "replyCount", "salesMotion", "shareType", "throttleCapacity", "throttleMaxAddsPerDay", "updatedAt"], "sortable":["clickCount", "createdAt", "deliverCount", "enabledAt", "lastUsedAt", "lockedAt", "name", "openCount", "replyCount", "shareType", "throttleCapacity", "throttleMaxAddsPerDay", "updatedAt"], "relationships": [
     {"name":"calls","kind":"links_only","types":[],"stream":"calls","field":null,"typeField":null},
     {"name":"contentCategoryMemberships","kind":"to_many","types":["contentCategoryMembership"],"stream":"content_category_memberships","field":"contentCategoryMembershipsIds","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
@@ -282,31 +282,31 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"snippets", "path":"/snippets", "type":"snippet", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"snippets.read", "relationships": [
+  { "name":"snippets", "path":"/snippets", "type":"snippet", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"snippets.read", "filterable":["createdAt", "name", "shareType", "updatedAt"], "sortable":["createdAt", "name", "shareType", "updatedAt"], "relationships": [
     {"name":"contentCategoryMemberships","kind":"to_many","types":["contentCategoryMembership"],"stream":"content_category_memberships","field":"contentCategoryMembershipsIds","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"favorites","kind":"to_many","types":["favorite"],"stream":"favorites","field":"favoritesIds","typeField":null},
     {"name":"owner","kind":"to_one","types":["user"],"stream":"users","field":"ownerId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"stages", "path":"/stages", "type":"stage", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"stages.read", "relationships": [
+  { "name":"stages", "path":"/stages", "type":"stage", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"stages.read", "filterable":["createdAt", "name", "order", "updatedAt"], "sortable":["createdAt", "name", "order", "updatedAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"prospects","kind":"links_only","types":[],"stream":"prospects","field":null,"typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"task_dispositions", "path":"/taskDispositions", "type":"taskDisposition", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"taskDispositions.read", "relationships": [
+  { "name":"task_dispositions", "path":"/taskDispositions", "type":"taskDisposition", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"taskDispositions.read", "filterable":["createdAt", "name", "order", "taskType", "updatedAt", "value"], "sortable":["createdAt", "name", "order", "taskType", "updatedAt", "value"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null}
   ] },
-  { "name":"task_priorities", "path":"/taskPriorities", "type":"taskPriority", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"taskPriorities.read", "relationships": [
+  { "name":"task_priorities", "path":"/taskPriorities", "type":"taskPriority", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"taskPriorities.read", "filterable":["createdAt", "name", "updatedAt", "weight"], "sortable":["createdAt", "name", "updatedAt", "weight"], "relationships": [
     {"name":"sequenceSteps","kind":"links_only","types":[],"stream":"sequence_steps","field":null,"typeField":null},
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null}
   ] },
-  { "name":"task_purposes", "path":"/taskPurposes", "type":"taskPurpose", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"taskPurposes.read", "relationships": [
+  { "name":"task_purposes", "path":"/taskPurposes", "type":"taskPurpose", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"taskPurposes.read", "filterable":["createdAt", "name", "order", "taskType", "updatedAt"], "sortable":["createdAt", "name", "order", "taskType", "updatedAt"], "relationships": [
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"tasks","kind":"links_only","types":[],"stream":"tasks","field":null,"typeField":null}
   ] },
-  { "name":"tasks", "path":"/tasks", "type":"task", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"tasks.read", "relationships": [
+  { "name":"tasks", "path":"/tasks", "type":"task", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"tasks.read", "filterable":["autoskipAt", "createdAt", "dueAt", "scheduledAt", "state", "stateChangedAt", "taskType", "updatedAt"], "sortable":["autoskipAt", "createdAt", "dueAt", "scheduledAt", "state", "stateChangedAt", "taskType", "updatedAt"], "relationships": [
     {"name":"account","kind":"to_one","types":["account"],"stream":"accounts","field":"accountId","typeField":null},
     {"name":"call","kind":"to_one","types":["call"],"stream":"calls","field":"callId","typeField":null},
     {"name":"calls","kind":"links_only","types":[],"stream":"calls","field":null,"typeField":null},
@@ -341,7 +341,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"team","kind":"to_one","types":["team"],"stream":"teams","field":"teamId","typeField":null},
     {"name":"template","kind":"to_one","types":["template"],"stream":"templates","field":"templateId","typeField":null}
   ] },
-  { "name":"teams", "path":"/teams", "type":"team", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"teams.read", "relationships": [
+  { "name":"teams", "path":"/teams", "type":"team", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"teams.read", "filterable":["createdAt", "name", "updatedAt"], "sortable":["createdAt", "name", "updatedAt"], "relationships": [
     {"name":"batches","kind":"links_only","types":[],"stream":"batches","field":null,"typeField":null},
     {"name":"contentCategories","kind":"to_many","types":["contentCategory"],"stream":"content_categories","field":"contentCategoriesIds","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
@@ -353,7 +353,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null},
     {"name":"users","kind":"to_many","types":["user"],"stream":"users","field":"usersIds","typeField":null}
   ] },
-  { "name":"templates", "path":"/templates", "type":"template", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"templates.read", "relationships": [
+  { "name":"templates", "path":"/templates", "type":"template", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"templates.read", "filterable":["archivedAt", "clickCount", "createdAt", "deliverCount", "lastUsedAt", "name", "openCount", "replyCount", "shareType", "updatedAt"], "sortable":["archivedAt", "clickCount", "createdAt", "deliverCount", "lastUsedAt", "name", "openCount", "replyCount", "shareType", "updatedAt"], "relationships": [
     {"name":"attachments","kind":"to_many","types":["attachment"],"stream":null,"field":"attachmentsIds","typeField":null},
     {"name":"contentCategoryMemberships","kind":"to_many","types":["contentCategoryMembership"],"stream":"content_category_memberships","field":"contentCategoryMembershipsIds","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
@@ -364,7 +364,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"statsTarget","kind":"to_one","types":["template"],"stream":"templates","field":"statsTargetId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
   ] },
-  { "name":"users", "path":"/users", "type":"user", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"users.read", "relationships": [
+  { "name":"users", "path":"/users", "type":"user", "cursorField":"updatedAt", "syncModes":["full_refresh", "incremental"], "scope":"users.read", "filterable":["createdAt", "currentSignInAt", "email", "firstName", "lastName", "locked", "updatedAt", "username"], "sortable":["createdAt", "currentSignInAt", "email", "firstName", "lastName", "locked", "updatedAt", "username"], "relationships": [
     {"name":"batches","kind":"links_only","types":[],"stream":"batches","field":null,"typeField":null},
     {"name":"calendar","kind":"to_one","types":["calendar"],"stream":null,"field":"calendarId","typeField":null},
     {"name":"contentCategories","kind":"to_many","types":["contentCategory"],"stream":"content_categories","field":"contentCategoriesIds","typeField":null},
@@ -387,7 +387,7 @@ export const STREAMS: readonly StreamDefinition[] = [
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null},
     {"name":"voicemailPrompts","kind":"to_many","types":["voicemailPrompt"],"stream":null,"field":"voicemailPromptsIds","typeField":null}
   ] },
-  { "name":"webhooks", "path":"/webhooks", "type":"webhook", "cursorField":null, "syncModes":["full_refresh"], "scope":"webhooks.read", "relationships": [
+  { "name":"webhooks", "path":"/webhooks", "type":"webhook", "cursorField":null, "syncModes":["full_refresh"], "scope":"webhooks.read", "filterable":["action", "active", "resource"], "sortable":["action", "active", "resource"], "relationships": [
     {"name":"authorizer","kind":"to_one","types":["user"],"stream":"users","field":"authorizerId","typeField":null},
     {"name":"creator","kind":"to_one","types":["user"],"stream":"users","field":"creatorId","typeField":null},
     {"name":"updater","kind":"to_one","types":["user"],"stream":"users","field":"updaterId","typeField":null}
