@@ -1,0 +1,30 @@
+/**
+ * `discover`: validates the config and prints the catalog: one stream per Outreach collection with
+ * its generated JSON Schema, `full_refresh` first, source-defined cursor and primary key
+ * (airbyte-contract.md §9). No API call is needed: the catalog is the stream table.
+ */
+import { loadConfig } from "../config.js";
+import type { AirbyteStream } from "../generated/protocol.js";
+import { catalogMessage } from "../protocol/messages.js";
+import type { MessageWriter } from "../protocol/writer.js";
+import { readResource } from "../resources.js";
+import { STREAMS, type StreamDefinition } from "../streams.js";
+
+/** The catalog entry of a stream. */
+export function airbyteStream(stream: StreamDefinition): AirbyteStream {
+  const incremental = stream.cursorField !== null;
+  return {
+    name: stream.name,
+    json_schema: readResource(`schemas/${stream.name}.json`),
+    supported_sync_modes: stream.syncModes as AirbyteStream["supported_sync_modes"],
+    source_defined_primary_key: [["id"]],
+    is_resumable: incremental,
+    ...(incremental ? { source_defined_cursor: true, default_cursor_field: [stream.cursorField!] } : {}),
+  };
+}
+
+export async function discover(writer: MessageWriter, args: { config: string }): Promise<number> {
+  await loadConfig(args.config);
+  await writer.write(catalogMessage({ streams: STREAMS.map(airbyteStream) }));
+  return 0;
+}

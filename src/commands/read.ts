@@ -1,0 +1,159 @@
+/**
+ * `read`: reads every configured stream, parents before children, `concurrency` streams at a time,
+ * and emits per stream: STREAM_STATUS STARTED → RUNNING → records and STATE checkpoints → a final
+ * STATE → COMPLETE; or INCOMPLETE and a TRACE ERROR naming the stream, while the other streams go
+ * on (airbyte-contract.md §4, §5). Exit code 1 when any stream failed, 143 after SIGTERM.
+ */
+import pLimit from "p-limit";
+import { cursorFromState, loadCatalog, loadState, type ConfiguredStream, type InputState } from "../catalog.js";
+import { loadConfig } from "../config.js";
+import { ConnectorError, failureTypeOf, messageOf, type FailureType } from "../errors.js";
+import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "../protocol/messages.js";
+import type { MessageWriter } from "../protocol/writer.js";
+import { readPages, type PageRequest } from "../reader.js";
+import { readResource } from "../resources.js";
+import { openSession, type Session } from "../session.js";
+import { CursorCheckpointer } from "../state.js";
+import { readOrder } from "../streams.js";
+import { formatInstant, parseInstant } from "../time.js";
+
+export interface ReadArgs {
+  config: string;
+  catalog: string;
+  state?: string;
+}
+
+export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortSignal): Promise<number> {
+  const config = await loadConfig(args.config);
+  writer.masker.add(config.clientSecret);
+  writer.masker.add(config.refreshToken);
+  const configured = await loadCatalog(args.catalog);
+  const state: InputState = args.state ? await loadState(args.state) : new Map();
+  const stateFile = args.state ?? "state";
+  const names = new Set(configured.map((c) => c.definition.name));
+  for (const name of state.keys()) {
+    if (!names.has(name)) await writer.write(logMessage("WARN", `State entry ${JSON.stringify(name)} names no configured stream; it is ignored.`));
+  }
+  // Validate every stream's state before reading anything.
+  const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
+  const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
+  const session = openSession(config, writer, signal);
+  const failures: { stream: string; failureType: FailureType }[] = [];
+  const limit = pLimit(config.concurrency);
+  await Promise.all(
+    readOrder([...byName.keys()]).map((name) =>
+      limit(async () => {
+        if (signal.aborted) return;
+        const { configured: c, request } = byName.get(name)!;
+        const failure = await readStream(session, writer, c, request.request, request.initial, signal);
+        if (failure) failures.push({ stream: name, failureType: failure });
+      }),
+    ),
+  );
+  if (signal.aborted) return 143;
+  if (failures.length === 0) return 0;
+  const first = failures[0]!.failureType;
+  await writer.write(
+    errorTraceMessage(`Sync finished with ${failures.length} failed stream(s): ${failures.map((f) => f.stream).join(", ")}.`, first),
+  );
+  return 1;
+}
+
+/** The first page request and initial cursor of a stream: lower bound = max(start_date, state) (§9 #11). */
+function pageRequest(
+  c: ConfiguredStream,
+  startDateMs: number | undefined,
+  pageSize: number,
+  state: InputState,
+  stateFile: string,
+): { request: PageRequest; initial?: string } {
+  const stream = c.definition;
+  const cursor = stream.cursorField;
+  const initial = cursor && c.syncMode === "incremental" ? cursorFromState(state.get(stream.name), cursor, stateFile, stream.name) : undefined;
+  const boundMs = Math.max(startDateMs ?? -Infinity, initial ? parseInstant(initial) : -Infinity);
+  const fields = c.selectedProperties ? sparseFields(c) : undefined;
+  return {
+    request: {
+      stream,
+      pageSize,
+      ...(cursor && Number.isFinite(boundMs) ? { lowerBound: formatInstant(boundMs) } : {}),
+      ...(fields ? { fields } : {}),
+    },
+    ...(initial ? { initial } : {}),
+  };
+}
+
+/**
+ * JSON:API fields to request when the catalog selects fewer properties than discover offers:
+ * attribute names, and relationship names for `<rel>Id(s)`/`<rel>Type`; always the cursor.
+ * Undefined when everything is selected.
+ */
+export function sparseFields(c: ConfiguredStream): string[] | undefined {
+  const stream = c.definition;
+  const schema = readResource<{ properties: Record<string, unknown> }>(`schemas/${stream.name}.json`);
+  const offered = Object.keys(schema.properties);
+  const selected = new Set(c.selectedProperties);
+  if (offered.every((p) => selected.has(p))) return undefined;
+  const byField = new Map<string, string>();
+  for (const r of stream.relationships) {
+    if (r.field) byField.set(r.field, r.name);
+    if (r.typeField) byField.set(r.typeField, r.name);
+  }
+  const fields = new Set<string>();
+  for (const p of selected) {
+    if (p === "id" || !(p in schema.properties)) continue;
+    fields.add(byField.get(p) ?? p);
+  }
+  if (stream.cursorField) fields.add(stream.cursorField);
+  return [...fields];
+}
+
+/** Reads one stream; returns its failure type, or undefined on success. */
+async function readStream(
+  session: Session,
+  writer: MessageWriter,
+  c: ConfiguredStream,
+  request: PageRequest,
+  initial: string | undefined,
+  signal: AbortSignal,
+): Promise<FailureType | undefined> {
+  const name = c.definition.name;
+  const cursor = c.definition.cursorField;
+  const checkpointer = cursor ? new CursorCheckpointer(cursor, initial) : undefined;
+  let uncounted = 0;
+  let running = false;
+  await writer.write(streamStatusMessage(name, "STARTED"));
+  try {
+    for await (const page of readPages(session.client, request, session.log)) {
+      if (!running) {
+        running = true;
+        await writer.write(streamStatusMessage(name, "RUNNING"));
+      }
+      const checkpoint = checkpointer?.beforePage(page.cursorValues);
+      if (checkpoint) await writer.write(streamStateMessage(name, checkpoint.streamState, checkpoint.recordCount));
+      await writer.writeRecords(name, page.records);
+      if (checkpointer) checkpointer.afterPage(page.cursorValues);
+      else uncounted += page.records.length;
+      if (writer.isClosed) throw new ConnectorError("stdout was closed by the reader", "system_error");
+    }
+    if (!running) await writer.write(streamStatusMessage(name, "RUNNING"));
+    const final = checkpointer ? checkpointer.final() : { streamState: {}, recordCount: uncounted };
+    await writer.write(streamStateMessage(name, final.streamState, final.recordCount));
+    await writer.write(streamStatusMessage(name, "COMPLETE"));
+    return undefined;
+  } catch (error) {
+    const partial = checkpointer?.partial();
+    if (partial) await writer.write(streamStateMessage(name, partial.streamState, partial.recordCount));
+    await writer.write(streamStatusMessage(name, "INCOMPLETE"));
+    if (signal.aborted) return "transient_error";
+    const failureType = failureTypeOf(error);
+    await writer.write(
+      errorTraceMessage(`Stream ${name} failed: ${messageOf(error)}`, failureType, {
+        stream: name,
+        ...(error instanceof ConnectorError && error.internal ? { internal: error.internal } : {}),
+        ...(error instanceof ConnectorError ? {} : { stackTrace: (error as Error)?.stack ?? "" }),
+      }),
+    );
+    return failureType;
+  }
+}

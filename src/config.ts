@@ -1,0 +1,124 @@
+/**
+ * The connector config: read from the file the platform names, validated against spec.json with
+ * ajv (a violation names the field), defaults applied, URL rules enforced.
+ */
+import { readFile } from "node:fs/promises";
+import { Ajv } from "ajv";
+import type { Config } from "./generated/types.js";
+import { InputError } from "./errors.js";
+import { readResource } from "./resources.js";
+import { parseInstant } from "./time.js";
+
+export type { Config };
+
+/** The config with every default applied and values parsed. */
+export interface ResolvedConfig {
+  /** The config exactly as given (plus rotated refresh tokens later): what CONTROL messages persist. */
+  raw: Config;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  redirectUri?: string;
+  /** Lower bound for cursors, epoch ms UTC; undefined = all history. */
+  startDateMs?: number;
+  /** API base URL, always ending in `/` (e.g. `https://api.outreach.io/api/v2/`). */
+  baseUrl: URL;
+  tokenUrl: URL;
+  /** Records per page, 1..1000. */
+  pageSize: number;
+  /** Streams read in parallel. */
+  concurrency: number;
+  /** User cap on requests in any rolling hour; undefined = only the API's own limit. */
+  maxRequestsPerHour?: number;
+  /** A rate-limit wait longer than this (ms) fails the stream with a transient error. */
+  maxRateLimitWaitMs: number;
+}
+
+interface Spec {
+  connectionSpecification: { properties: Record<string, { default?: unknown }> } & Record<string, unknown>;
+}
+
+/** The spec printed by `spec` (spec.json at the package root). */
+export function loadSpec<T = Spec>(): T {
+  return readResource<T>("spec.json");
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function checkUrl(file: string, field: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(file, field, `is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol === "https:") return url;
+  if (url.protocol === "http:" && LOOPBACK.test(url.hostname)) return url;
+  throw new InputError(file, field, "must be an https:// URL (plain http is allowed only for loopback hosts)");
+}
+
+/** Reads a JSON file, or throws an InputError naming it. `what` is used in messages (e.g. "config"). */
+export async function readJsonFile(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(file, "", `cannot read the ${what} file (${code ?? String(error)})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(file, "", `the ${what} file is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Validates a parsed config against spec.json and resolves it.
+ * @param file the config file's name, for error messages
+ * @throws InputError naming the file and the first offending field
+ */
+export function resolveConfig(value: unknown, file: string): ResolvedConfig {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InputError(file, "", "the config must be a JSON object");
+  const spec = loadSpec();
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  const validate = ajv.compile(spec.connectionSpecification);
+  if (!validate(value)) {
+    const e = validate.errors![0]!;
+    const field =
+      e.keyword === "required"
+        ? String((e.params as { missingProperty: string }).missingProperty)
+        : e.instancePath.replace(/^\//, "").replace(/\//g, ".");
+    const problem = e.keyword === "required" ? "is required" : (e.message ?? "is invalid");
+    throw new InputError(file, field, problem);
+  }
+  const raw = value as Config;
+  const defaults = spec.connectionSpecification.properties;
+  const pick = <T>(key: keyof Config): T => (raw[key] ?? defaults[key as string]?.default) as T;
+  let startDateMs: number | undefined;
+  if (raw.start_date) {
+    startDateMs = parseInstant(raw.start_date);
+    if (Number.isNaN(startDateMs)) throw new InputError(file, "start_date", `is not a valid date: ${raw.start_date}`);
+  }
+  const base = checkUrl(file, "base_url", pick<string>("base_url"));
+  if (!base.pathname.endsWith("/")) base.pathname += "/";
+  return {
+    raw,
+    clientId: raw.client_id,
+    clientSecret: raw.client_secret,
+    refreshToken: raw.refresh_token,
+    ...(raw.redirect_uri ? { redirectUri: raw.redirect_uri } : {}),
+    ...(startDateMs === undefined ? {} : { startDateMs }),
+    baseUrl: base,
+    tokenUrl: checkUrl(file, "token_url", pick<string>("token_url")),
+    pageSize: pick<number>("page_size"),
+    concurrency: pick<number>("concurrency"),
+    ...(raw.max_requests_per_hour ? { maxRequestsPerHour: raw.max_requests_per_hour } : {}),
+    maxRateLimitWaitMs: pick<number>("max_rate_limit_wait_seconds") * 1000,
+  };
+}
+
+/** Loads and resolves the config file. @throws InputError */
+export async function loadConfig(file: string): Promise<ResolvedConfig> {
+  return resolveConfig(await readJsonFile(file, "config"), file);
+}

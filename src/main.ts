@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * source-outreach: `spec | check --config F | discover --config F | read --config F --catalog F [--state F]`.
+ * stdout carries only Airbyte messages, one per line; anything meant for people goes out as LOG
+ * messages. Unknown flags are ignored (the platform passes extras) and paths resolve against the
+ * current directory. Exit codes: 0 success, 1 failure (after a TRACE ERROR), 143 after SIGTERM.
+ */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { check } from "./commands/check.js";
+import { discover } from "./commands/discover.js";
+import { read } from "./commands/read.js";
+import { spec } from "./commands/spec.js";
+import { ConnectorError, failureTypeOf, messageOf } from "./errors.js";
+import { errorTraceMessage, logMessage } from "./protocol/messages.js";
+import { MessageWriter, SecretMasker } from "./protocol/writer.js";
+
+const writer = new MessageWriter(process.stdout, new SecretMasker());
+
+// Nothing but Airbyte messages on stdout: `--help`/`--version` text goes to stderr, and anything a
+// dependency prints becomes a LOG message.
+const forPeople = process.argv.some((a) => ["--help", "-h", "--version"].includes(a));
+for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["debug", "DEBUG"], ["warn", "WARN"], ["error", "ERROR"]] as const) {
+  console[method] = forPeople
+    ? (...parts: unknown[]) => void process.stderr.write(parts.map(String).join(" ") + "\n")
+    : (...parts: unknown[]) => void writer.write(logMessage(level, parts.map(String).join(" ")));
+}
+
+/** Runs a command; any error becomes one TRACE ERROR and a non-zero exit code. */
+async function run(command: () => Promise<number>): Promise<void> {
+  let code: number;
+  try {
+    code = await command();
+  } catch (error) {
+    const internal = error instanceof ConnectorError ? error.internal : undefined;
+    await writer.write(
+      errorTraceMessage(messageOf(error), failureTypeOf(error), {
+        ...(internal ? { internal } : {}),
+        ...(error instanceof ConnectorError ? {} : { stackTrace: (error as Error)?.stack ?? String(error) }),
+      }),
+    );
+    code = 1;
+  }
+  await writer.flush();
+  process.exitCode = code;
+}
+
+const abort = new AbortController();
+process.once("SIGTERM", () => {
+  void writer.write(logMessage("WARN", "SIGTERM received: stopping after the current request and flushing the last state."));
+  abort.abort(new ConnectorError("cancelled by SIGTERM", "transient_error"));
+});
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName("source-outreach")
+  .usage("$0 <command> [options]\n\nAirbyte source for the Outreach API v2: prints Airbyte protocol messages on stdout.")
+  .option("debug", { type: "boolean", describe: "Accepted for compatibility with the Airbyte CDK; no effect." })
+  .command("spec", "Print the connector specification.", {}, () => run(() => spec(writer)))
+  .command(
+    "check",
+    "Check that the config can authenticate and reach the API.",
+    (y) => y.option("config", { type: "string", demandOption: true, describe: "Config JSON file" }),
+    (argv) => run(() => check(writer, { config: argv.config })),
+  )
+  .command(
+    "discover",
+    "Print the catalog of streams.",
+    (y) => y.option("config", { type: "string", demandOption: true, describe: "Config JSON file" }),
+    (argv) => run(() => discover(writer, { config: argv.config })),
+  )
+  .command(
+    "read",
+    "Read the streams of a configured catalog.",
+    (y) =>
+      y
+        .option("config", { type: "string", demandOption: true, describe: "Config JSON file" })
+        .option("catalog", { type: "string", demandOption: true, describe: "Configured catalog JSON file" })
+        .option("state", { type: "string", describe: "State JSON file (optional)" }),
+    (argv) =>
+      run(() => read(writer, { config: argv.config, catalog: argv.catalog, ...(argv.state ? { state: argv.state } : {}) }, abort.signal)),
+  )
+  .demandCommand(1, "Name a command: spec, check, discover or read.")
+  .strict(false)
+  .strictCommands()
+  .help()
+  .exitProcess(false)
+  .fail((message, error) => {
+    throw new ConnectorError(`${message ?? messageOf(error)} (see --help)`, "config_error");
+  });
+
+try {
+  await cli.parseAsync();
+} catch (error) {
+  await run(() => Promise.reject(error));
+}

@@ -1,0 +1,83 @@
+/**
+ * The only writer of stdout: one Airbyte message per line, awaiting 'drain' when the stream
+ * pushes back (airbyte-contract.md §6), and masking secrets in every message except RECORD, STATE
+ * and CONTROL (CONTROL is the one message that carries them, §4.3).
+ */
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import type { AirbyteMessage } from "./messages.js";
+
+/** Replaces known secret values in text. Secrets are added as they become known (tokens at run time). */
+export class SecretMasker {
+  private readonly secrets = new Set<string>();
+
+  /** Registers a secret; values shorter than 4 characters are ignored (they would mask ordinary text). */
+  add(secret: unknown): void {
+    if (typeof secret === "string" && secret.length >= 4) this.secrets.add(secret);
+  }
+
+  /** The text with every secret, raw or JSON-escaped, replaced by `****`. */
+  mask(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) {
+      out = out.split(secret).join("****");
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      if (escaped !== secret) out = out.split(escaped).join("****");
+    }
+    return out;
+  }
+}
+
+/** Writes Airbyte messages to a stream (stdout in production). */
+export class MessageWriter {
+  private closed = false;
+
+  /**
+   * @param out where lines go; on EPIPE (reader gone) the writer stops writing and `closed` turns true
+   * @param masker secrets to mask in LOG and TRACE text
+   */
+  constructor(
+    private readonly out: Writable,
+    readonly masker: SecretMasker,
+  ) {
+    out.on("error", () => {
+      this.closed = true;
+    });
+  }
+
+  /** True once the output pipe has failed (e.g. the reading side went away). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes one message; resolves when the stream can take more. */
+  async write(message: AirbyteMessage): Promise<void> {
+    let line = JSON.stringify(message);
+    if (message.type !== "RECORD" && message.type !== "STATE" && message.type !== "CONTROL") line = this.masker.mask(line);
+    await this.writeRaw(line + "\n");
+  }
+
+  /**
+   * Writes the RECORD messages of one page in one chunk (the hot path: no per-record masking or
+   * validation). `emitted_at` is one integer ms timestamp for the page.
+   */
+  async writeRecords(stream: string, records: readonly object[]): Promise<void> {
+    if (records.length === 0) return;
+    const head = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
+    const tail = `,"emitted_at":${Date.now()}}}\n`;
+    let chunk = "";
+    for (const record of records) chunk += head + JSON.stringify(record) + tail;
+    await this.writeRaw(chunk);
+  }
+
+  private async writeRaw(text: string): Promise<void> {
+    if (this.closed) return;
+    if (!this.out.write(text)) await Promise.race([once(this.out, "drain"), once(this.out, "error"), once(this.out, "close")]);
+  }
+
+  /** Resolves when everything written so far has been handed to the OS. */
+  async flush(): Promise<void> {
+    if (this.closed || this.out.writableLength === 0) return;
+    await new Promise<void>((resolve) => this.out.write("", () => resolve()));
+  }
+}

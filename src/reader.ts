@@ -1,0 +1,112 @@
+/**
+ * The one JSON:API reader: builds a collection's first URL, follows `links.next` verbatim until it
+ * is absent (outreach-api.md §4.1), halves the page size on 502/504 and repeats the same position
+ * (§4.4, §9 #2), and flattens resources into records. It yields pages; it knows nothing of Airbyte
+ * messages and never sleeps (the client does).
+ */
+import { ConnectorError } from "./errors.js";
+import { GatewayError, type OutreachClient } from "./http/client.js";
+import { flattenResource, type FlatRecord } from "./records.js";
+import type { StreamDefinition } from "./streams.js";
+
+/** Smallest page size the reader halves down to; below it 502/504 are retried like other 5xx. */
+export const MIN_PAGE_SIZE = 25;
+
+/** What to read from one collection. */
+export interface PageRequest {
+  stream: StreamDefinition;
+  /** Inclusive lower bound on the cursor, `YYYY-MM-DDTHH:MM:SS.mmmZ`; undefined = from the start. */
+  lowerBound?: string;
+  /** Records per page, 1..1000. */
+  pageSize: number;
+  /** JSON:API sparse fieldset for the stream's type (attribute and relationship names); undefined = all. */
+  fields?: string[];
+}
+
+/** One page of records, in API order (ascending cursor when the stream has one). */
+export interface Page {
+  records: FlatRecord[];
+  /** The cursor field's value of each record (undefined entries when the stream has no cursor). */
+  cursorValues: unknown[];
+  /** The page size that worked for this page (after any halving). */
+  pageSize: number;
+}
+
+/**
+ * The first page's URL: `page[size]` (cursor mode, §4.1), `count=false` (§4.3), `sort=<cursor>` and
+ * `newFilterSyntax=true&filter[<cursor>][gte]=<bound>` (§5.2, §10).
+ */
+export function firstPageUrl(baseUrl: URL, request: PageRequest): URL {
+  const url = new URL(request.stream.path.slice(1), baseUrl);
+  const params = url.searchParams;
+  params.set("count", "false");
+  params.set("page[size]", String(request.pageSize));
+  const cursor = request.stream.cursorField;
+  if (cursor) {
+    params.set("sort", cursor);
+    if (request.lowerBound) {
+      params.set("newFilterSyntax", "true");
+      params.set(`filter[${cursor}][gte]`, request.lowerBound);
+    }
+  }
+  if (request.fields) params.set(`fields[${request.stream.type}]`, request.fields.join(","));
+  return url;
+}
+
+/** The same URL with another `page[size]` (the only edit ever made to a `links.next` URL). */
+function withPageSize(url: URL, size: number): URL {
+  const out = new URL(url);
+  out.searchParams.set("page[size]", String(size));
+  return out;
+}
+
+/**
+ * Reads every page of a collection.
+ * @param log diagnostics for people (page-size changes)
+ * @throws ConnectorError from the client; system_error for a resource of the wrong type, a
+ *   `links.next` that is not a URL, or a `links.next` that repeats (a loop)
+ */
+export async function* readPages(client: OutreachClient, request: PageRequest, log: (message: string) => void): AsyncGenerator<Page> {
+  const { stream } = request;
+  let url: URL | undefined = firstPageUrl(client.baseUrl, request);
+  let pageSize = request.pageSize;
+  const recent: string[] = [];
+  while (url) {
+    let document;
+    try {
+      document = await client.getCollection(url, pageSize <= MIN_PAGE_SIZE);
+    } catch (error) {
+      if (!(error instanceof GatewayError) || pageSize <= MIN_PAGE_SIZE) throw error;
+      const smaller = Math.max(MIN_PAGE_SIZE, Math.floor(pageSize / 2));
+      log(`${stream.name}: HTTP ${error.status} at page size ${pageSize}; retrying the same page at ${smaller}.`);
+      pageSize = smaller;
+      url = withPageSize(url, pageSize);
+      continue;
+    }
+    const records: FlatRecord[] = new Array(document.data.length);
+    const cursorValues: unknown[] = new Array(document.data.length);
+    const cursor = stream.cursorField;
+    for (let i = 0; i < document.data.length; i++) {
+      const resource = document.data[i]!;
+      if (resource.type !== stream.type) {
+        throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
+      }
+      const record = flattenResource(resource, stream.relationships);
+      records[i] = record;
+      cursorValues[i] = cursor ? record[cursor] : undefined;
+    }
+    yield { records, cursorValues, pageSize };
+    const next = document.links?.next;
+    if (typeof next !== "string" || next === "") break;
+    try {
+      url = new URL(next);
+    } catch {
+      throw new ConnectorError(`${stream.path} returned a links.next that is not a URL: ${next.slice(0, 200)}`, "system_error");
+    }
+    if (recent.includes(url.href)) {
+      throw new ConnectorError(`${stream.path} returned a links.next that repeats an earlier page (a paging loop); stopping the stream.`, "system_error");
+    }
+    recent.push(url.href);
+    if (recent.length > 100) recent.shift();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * JSON:API resource object → flat Airbyte record (outreach-api.md §3.2–3.6):
+ * `id`, then every attribute at top level, then per relationship with data a `<name>Id` (to-one,
+ * integer or null; plus `<name>Type` when polymorphic) or `<name>Ids` (to-many, integer array).
+ * A relationship without `data` (links-only, or omitted) adds nothing. On a name clash with an
+ * undeclared attribute (`updaterId` vs relationship `updater`, §3.6) the relationship wins, as in
+ * Stitch's tap (PRs #25, #32).
+ */
+import type { RelationshipDefinition } from "./streams.js";
+
+/** A JSON:API resource identifier. */
+export interface ResourceIdentifier {
+  type: string;
+  id: number;
+}
+
+/** A JSON:API resource object as the API returns it. */
+export interface ResourceObject {
+  type: string;
+  id: number;
+  attributes?: Record<string, unknown>;
+  relationships?: Record<string, { data?: ResourceIdentifier | ResourceIdentifier[] | null } | undefined>;
+  links?: Record<string, unknown>;
+}
+
+/** A flat record: `id` plus attribute and relationship fields. */
+export type FlatRecord = Record<string, unknown> & { id: number };
+
+/**
+ * Flattens one resource object.
+ * @param relationships the stream's declared relationships (undeclared ones are flattened the same way)
+ */
+export function flattenResource(resource: ResourceObject, relationships: readonly RelationshipDefinition[]): FlatRecord {
+  const record: FlatRecord = { id: resource.id };
+  const attributes = resource.attributes;
+  if (attributes) for (const key in attributes) if (key !== "id") record[key] = attributes[key];
+  const rels = resource.relationships;
+  if (!rels) return record;
+  for (const name in rels) {
+    const rel = rels[name];
+    if (!rel || !("data" in rel) || rel.data === undefined) continue;
+    const data = rel.data;
+    if (Array.isArray(data)) {
+      record[`${name}Ids`] = data.map((d) => d.id);
+    } else {
+      record[`${name}Id`] = data === null ? null : data.id;
+      if (isPolymorphic(name, relationships)) record[`${name}Type`] = data === null ? null : data.type;
+    }
+  }
+  return record;
+}
+
+function isPolymorphic(name: string, relationships: readonly RelationshipDefinition[]): boolean {
+  for (const r of relationships) if (r.name === name) return r.typeField !== null;
+  return false;
+}

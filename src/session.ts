@@ -1,0 +1,56 @@
+/**
+ * The parts every API-using command shares, wired once from the config: the OAuth token source
+ * (rotated refresh tokens become CONTROL messages), the shared rate budget and the client.
+ */
+import type { ResolvedConfig } from "./config.js";
+import { OAuthTokens } from "./http/auth.js";
+import { OutreachClient } from "./http/client.js";
+import { systemClock, type Clock } from "./http/clock.js";
+import { RateLimiter } from "./http/rate-limit.js";
+import { controlConfigMessage, logMessage } from "./protocol/messages.js";
+import type { MessageWriter } from "./protocol/writer.js";
+
+/** A connected session. */
+export interface Session {
+  config: ResolvedConfig;
+  tokens: OAuthTokens;
+  client: OutreachClient;
+  limiter: RateLimiter;
+  /** Writes an INFO LOG message. */
+  log: (message: string) => void;
+}
+
+/**
+ * Wires the client for a config. Secrets of the config are registered with the writer's masker;
+ * each new refresh token replaces `config.raw.refresh_token` and is emitted as a CONTROL message
+ * carrying the full config (airbyte-contract.md §4.3).
+ */
+export function openSession(config: ResolvedConfig, writer: MessageWriter, signal?: AbortSignal, clock: Clock = systemClock): Session {
+  writer.masker.add(config.clientSecret);
+  writer.masker.add(config.refreshToken);
+  const log = (message: string): void => void writer.write(logMessage("INFO", message));
+  const tokens = new OAuthTokens({
+    tokenUrl: config.tokenUrl,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    refreshToken: config.refreshToken,
+    ...(config.redirectUri ? { redirectUri: config.redirectUri } : {}),
+    clock,
+    maxWaitMs: config.maxRateLimitWaitMs,
+    log,
+    onSecret: (secret) => writer.masker.add(secret),
+    onRefreshToken: async (refreshToken) => {
+      config.raw = { ...config.raw, refresh_token: refreshToken };
+      await writer.write(controlConfigMessage(config.raw as unknown as Record<string, unknown>));
+    },
+    ...(signal ? { signal } : {}),
+  });
+  const limiter = new RateLimiter({
+    clock,
+    maxWaitMs: config.maxRateLimitWaitMs,
+    log,
+    ...(config.maxRequestsPerHour ? { maxRequestsPerHour: config.maxRequestsPerHour } : {}),
+  });
+  const client = new OutreachClient({ baseUrl: config.baseUrl, tokens, limiter, clock, log, ...(signal ? { signal } : {}) });
+  return { config, tokens, client, limiter, log };
+}
