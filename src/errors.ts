@@ -24,6 +24,17 @@ export class ConnectorError extends Error {
   }
 }
 
+/**
+ * The credentials were refused (invalid_grant, invalid_client, a fresh token rejected): no stream
+ * can succeed, so a read stops starting new streams.
+ */
+export class AuthError extends ConnectorError {
+  constructor(message: string, internal?: string) {
+    super(message, "config_error", internal);
+    this.name = "AuthError";
+  }
+}
+
 /** Bad user input (config, catalog or state file): always a `config_error`. */
 export class InputError extends ConnectorError {
   /**

@@ -7,7 +7,7 @@
 import pLimit from "p-limit";
 import { cursorFromState, loadCatalog, loadState, type ConfiguredStream, type InputState } from "../catalog.js";
 import { loadConfig } from "../config.js";
-import { ConnectorError, failureTypeOf, messageOf, type FailureType } from "../errors.js";
+import { AuthError, ConnectorError, failureTypeOf, messageOf } from "../errors.js";
 import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import { readPages, type PageRequest } from "../reader.js";
@@ -38,23 +38,30 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
   const session = openSession(config, writer, signal);
-  const failures: { stream: string; failureType: FailureType }[] = [];
+  await session.tokens.accessToken(); // refused credentials: one TRACE ERROR before any stream starts
+  const failures: { stream: string; error: unknown }[] = [];
+  const skipped: string[] = [];
   const limit = pLimit(config.concurrency);
   await Promise.all(
     readOrder([...byName.keys()]).map((name) =>
       limit(async () => {
         if (signal.aborted) return;
+        // Refused credentials fail every stream alike: report them once and start no more streams.
+        if (failures.some((f) => f.error instanceof AuthError)) return void skipped.push(name);
         const { configured: c, request } = byName.get(name)!;
-        const failure = await readStream(session, writer, c, request.request, request.initial, signal);
-        if (failure) failures.push({ stream: name, failureType: failure });
+        const error = await readStream(session, writer, c, request.request, request.initial, signal);
+        if (error !== undefined) failures.push({ stream: name, error });
       }),
     ),
   );
   if (signal.aborted) return 143;
   if (failures.length === 0) return 0;
-  const first = failures[0]!.failureType;
+  const notRead = skipped.length > 0 ? ` ${skipped.length} stream(s) were not started: ${skipped.join(", ")}.` : "";
   await writer.write(
-    errorTraceMessage(`Sync finished with ${failures.length} failed stream(s): ${failures.map((f) => f.stream).join(", ")}.`, first),
+    errorTraceMessage(
+      `Sync finished with ${failures.length} failed stream(s): ${failures.map((f) => f.stream).join(", ")}.${notRead}`,
+      failureTypeOf(failures[0]!.error),
+    ),
   );
   return 1;
 }
@@ -108,7 +115,7 @@ export function sparseFields(c: ConfiguredStream): string[] | undefined {
   return [...fields];
 }
 
-/** Reads one stream; returns its failure type, or undefined on success. */
+/** Reads one stream; returns what made it fail, or undefined on success. */
 async function readStream(
   session: Session,
   writer: MessageWriter,
@@ -116,7 +123,7 @@ async function readStream(
   request: PageRequest,
   initial: string | undefined,
   signal: AbortSignal,
-): Promise<FailureType | undefined> {
+): Promise<unknown> {
   const name = c.definition.name;
   const cursor = c.definition.cursorField;
   const checkpointer = cursor ? new CursorCheckpointer(cursor, initial) : undefined;
@@ -145,7 +152,7 @@ async function readStream(
     const partial = checkpointer?.partial();
     if (partial) await writer.write(streamStateMessage(name, partial.streamState, partial.recordCount));
     await writer.write(streamStatusMessage(name, "INCOMPLETE"));
-    if (signal.aborted) return "transient_error";
+    if (signal.aborted) return error;
     const failureType = failureTypeOf(error);
     await writer.write(
       errorTraceMessage(`Stream ${name} failed: ${messageOf(error)}`, failureType, {
@@ -154,6 +161,6 @@ async function readStream(
         ...(error instanceof ConnectorError ? {} : { stackTrace: (error as Error)?.stack ?? "" }),
       }),
     );
-    return failureType;
+    return error;
   }
 }

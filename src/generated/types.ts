@@ -7100,9 +7100,11 @@ export interface UsersRecord {
   /**
    * A collection of the user's work roles.
    */
-  duties?: null | {
-    [k: string]: unknown;
-  };
+  duties?:
+    | null
+    | {
+        [k: string]: unknown;
+      }[];
   /**
    * The email address of the user. Cannot be updated via the API.
    */

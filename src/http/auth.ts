@@ -9,7 +9,7 @@
  * - `invalid_grant` / `invalid_client` are config errors: the user must re-authorize.
  */
 import fetch from "node-fetch";
-import { ConnectorError } from "../errors.js";
+import { AuthError, ConnectorError } from "../errors.js";
 import { backoffMs, type Clock } from "./clock.js";
 
 /** Successful token endpoint response (§8.2). `expires_in` is in seconds. */
@@ -50,6 +50,8 @@ export class OAuthTokens {
   private token: { value: string; refreshAtMs: number } | undefined;
   private inFlight: Promise<string> | undefined;
   private refreshToken: string;
+  /** Set once the token endpoint refused the credentials: later calls fail at once, without a request. */
+  private refused: AuthError | undefined;
   /** Scopes the last token response granted (space-separated in the response), if it said. */
   grantedScopes: string[] | undefined;
 
@@ -74,6 +76,7 @@ export class OAuthTokens {
   }
 
   private refresh(): Promise<string> {
+    if (this.refused) return Promise.reject(this.refused);
     this.inFlight ??= this.mint().finally(() => {
       this.inFlight = undefined;
     });
@@ -129,11 +132,11 @@ export class OAuthTokens {
           error === "invalid_client"
             ? "the client_id / client_secret pair (invalid_client)"
             : `the refresh token (${error ?? `HTTP ${status}`})`;
-        throw new ConnectorError(
+        this.refused = new AuthError(
           `Outreach rejected ${what}. Re-authorize the connection to get a new refresh token, and check client_id and client_secret.`,
-          "config_error",
           `token endpoint answered ${status}: ${text.slice(0, 300)}`,
         );
+        throw this.refused;
       }
       if (attempt + 1 >= MAX_ATTEMPTS) {
         throw new ConnectorError(`The Outreach token endpoint failed with HTTP ${status}.`, "transient_error", text.slice(0, 300));

@@ -6,7 +6,7 @@
  * (outreach-api.md §7). Nothing here knows about Airbyte messages.
  */
 import fetch, { type Response } from "node-fetch";
-import { ConnectorError } from "../errors.js";
+import { AuthError, ConnectorError } from "../errors.js";
 import type { ResourceObject } from "../records.js";
 import { retryAfterMs } from "./auth.js";
 import { backoffMs, type Clock } from "./clock.js";
@@ -100,11 +100,7 @@ export class OutreachClient {
       }
       if (status === 401) {
         if (renewed) {
-          throw new ConnectorError(
-            "Outreach rejected a freshly refreshed access token (401). Re-authorize the connection.",
-            "config_error",
-            describe(text),
-          );
+          throw new AuthError("Outreach rejected a freshly refreshed access token (401). Re-authorize the connection.", describe(text));
         }
         renewed = true;
         token = await this.options.tokens.renew(token);
