@@ -1,76 +1,11 @@
-/**
- * Runs the built CLI as a child process, the way the platform does, and parses its stdout.
- */
-import { spawn } from "node:child_process";
+/** Helpers around the CLI runner for tests: temp folders, input files, message selection. */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { AirbyteMessage } from "../../src/generated/protocol.js";
+import type { CliRun } from "../../scripts/lib/cli-runner.js";
 
-/** Repository root (tests run from dist/test/helpers/). */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-/** The compiled CLI entry point. */
-export const CLI = path.join(ROOT, "dist/src/main.js");
-
-/** What one CLI run printed. */
-export interface CliRun {
-  messages: AirbyteMessage[];
-  /** Raw stdout lines (each must be one JSON message). */
-  lines: string[];
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-export interface RunOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Sends this signal after the given number of stdout lines (kill tests). */
-  killAfterLines?: { lines: number; signal: NodeJS.Signals };
-}
-
-/** Runs `node dist/src/main.js ...args`; rejects only if the process cannot start. */
-export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: options.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const lines: string[] = [];
-    let partial = "";
-    let stderr = "";
-    let killed = false;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      const parts = (partial + chunk).split("\n");
-      partial = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        if (!killed && options.killAfterLines && lines.length >= options.killAfterLines.lines) {
-          killed = true;
-          child.kill(options.killAfterLines.signal);
-        }
-      }
-    });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      if (partial !== "") lines.push(partial);
-      const messages: AirbyteMessage[] = [];
-      for (const line of lines) {
-        try {
-          messages.push(JSON.parse(line) as AirbyteMessage);
-        } catch {
-          // A torn last line after SIGKILL is expected; tests that care look at `lines`.
-        }
-      }
-      resolve({ messages, lines, code, signal, stderr });
-    });
-  });
-}
+export { CLI, ROOT, runCli, type CliRun, type RunOptions } from "../../scripts/lib/cli-runner.js";
 
 /** A fresh temporary folder. */
 export function tempDir(prefix = "source-outreach-"): Promise<string> {
