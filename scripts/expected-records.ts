@@ -16,17 +16,14 @@
  * The functions are exported for test/packaging.test.ts, which checks the committed files against
  * them. Usage: `npm run expected-records` (builds first).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { startReplica, type Replica } from "../integration_tests/replica/server.js";
+import { ROOT, runCli } from "./lib/cli-runner.js";
 
-/** Repository root (this file runs from dist/scripts/). */
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-/** The compiled connector CLI. */
-export const CLI = join(ROOT, "dist/src/main.js");
+export { ROOT };
 
 /** Records kept per stream in expected_records.jsonl. */
 export const RECORDS_PER_STREAM = 2;
@@ -35,58 +32,34 @@ export const EMITTED_AT = Date.UTC(2025, 5, 30);
 /** Cursor value of every stream in abnormal_state.json: far beyond any real or replica record. */
 export const FUTURE_CURSOR = "2099-12-31T00:00:00.000Z";
 
-/** An Airbyte message as parsed from one stdout line. */
+/** An Airbyte message as parsed from one stdout line (loosely typed for tests that dig into payloads). */
 export type Message = { type: string } & Record<string, any>;
 
 /** What one CLI run produced. */
-export interface CliRun {
+export interface ConnectorRun {
   code: number | null;
-  stdout: string;
   stderr: string;
   messages: Message[];
 }
 
 /**
- * Runs the connector CLI (`node dist/src/main.js …args`) and parses its stdout.
+ * Runs the connector CLI (`node dist/src/main.js …args`) from the repository root.
  * @throws when a stdout line is not a JSON object with a string `type`
  */
-export function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const stdout = Buffer.concat(out).toString("utf8");
-      const stderr = Buffer.concat(err).toString("utf8");
-      try {
-        resolve({ code, stdout, stderr, messages: parseMessages(stdout) });
-      } catch (e) {
-        reject(new Error(`${(e as Error).message}\nstderr: ${stderr}`));
-      }
-    });
+export async function runConnector(args: string[]): Promise<ConnectorRun> {
+  const run = await runCli(args);
+  run.lines.forEach((line, i) => {
+    let m: unknown;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      throw new Error(`${args[0]}: stdout line ${i + 1} is not JSON: ${line.slice(0, 200)}\nstderr: ${run.stderr}`);
+    }
+    if (m === null || typeof m !== "object" || typeof (m as Message).type !== "string") {
+      throw new Error(`${args[0]}: stdout line ${i + 1} is not an Airbyte message: ${line.slice(0, 200)}`);
+    }
   });
-}
-
-/** Parses newline-separated Airbyte messages. @throws on a line that is not a JSON message */
-export function parseMessages(stdout: string): Message[] {
-  return stdout
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line, i) => {
-      let m: unknown;
-      try {
-        m = JSON.parse(line);
-      } catch {
-        throw new Error(`stdout line ${i + 1} is not JSON: ${line.slice(0, 200)}`);
-      }
-      if (m === null || typeof m !== "object" || typeof (m as Message).type !== "string") {
-        throw new Error(`stdout line ${i + 1} is not an Airbyte message: ${line.slice(0, 200)}`);
-      }
-      return m as Message;
-    });
+  return { code: run.code, stderr: run.stderr, messages: run.messages as Message[] };
 }
 
 /** A connector config that reaches this replica, with its newest valid refresh token. */
@@ -114,9 +87,9 @@ export interface DiscoveredStream {
 
 /** The streams of `discover` (any valid config: discover makes no API call). */
 export async function discoverStreams(configFile: string): Promise<DiscoveredStream[]> {
-  const run = await runCli(["discover", "--config", configFile]);
+  const run = await runConnector(["discover", "--config", configFile]);
   const catalog = run.messages.find((m) => m.type === "CATALOG");
-  if (run.code !== 0 || !catalog) throw new Error(`discover failed (exit ${run.code}): ${run.stdout}${run.stderr}`);
+  if (run.code !== 0 || !catalog) throw new Error(`discover failed (exit ${run.code}): ${run.stderr}`);
   return catalog.catalog.streams as DiscoveredStream[];
 }
 
@@ -190,8 +163,8 @@ async function main(): Promise<void> {
     const catalogFile = join(dir, "catalog.json");
     await writeFile(catalogFile, JSON.stringify(catalog));
     await writeFile(configFile, JSON.stringify(replicaConfig(replica)));
-    const run = await runCli(["read", "--config", configFile, "--catalog", catalogFile]);
-    if (run.code !== 0) throw new Error(`read failed (exit ${run.code}): ${run.stdout.slice(-2000)}${run.stderr}`);
+    const run = await runConnector(["read", "--config", configFile, "--catalog", catalogFile]);
+    if (run.code !== 0) throw new Error(`read failed (exit ${run.code}): ${JSON.stringify(run.messages.filter((m) => m.type === "TRACE" && m.trace.type === "ERROR"))} ${run.stderr}`);
     const records = expectedRecords(run.messages);
     const missing = streams.filter((s) => !records.some((r) => r.stream === s.name)).map((s) => s.name);
     if (missing.length > 0) throw new Error(`the replica served no records for: ${missing.join(", ")}`);

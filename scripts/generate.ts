@@ -85,6 +85,51 @@ const OBSERVED_TYPES: Record<string, Record<string, Json>> = {
   user: { duties: { type: "array", items: { type: "object" } } },
 };
 
+/**
+ * Attributes real responses carry that the OpenAPI does not declare (outreach-api.md §3.5; types
+ * inferred from their names and the recorded samples). Undeclared `<relationship>Id` attributes
+ * (`updaterId`, `scheduleId`, …, §3.6) are left out: the relationship's field already declares them.
+ */
+const UNDECLARED_ATTRIBUTES: Record<string, Record<string, Json>> = {
+  prospect: {
+    accountName: { type: "string" },
+    companyFollowers: { type: "integer" },
+    companyFoundedAt: { type: "string" },
+    companyIndustry: { type: "string" },
+    companyLinkedIn: { type: "string" },
+    companyLinkedInEmployees: { type: "integer" },
+    companyLocality: { type: "string" },
+    companyNatural: { type: "string" },
+    companySize: { type: "integer" },
+    companyStartDate: { type: "string" },
+    companyType: { type: "string" },
+    emailContacts: { type: "array", items: { type: "object" } },
+    personaName: { type: "string" },
+    smsOptStatus: { type: "string" },
+    smsOptedAt: { type: "string", format: "date-time" },
+    smsOptedOut: { type: "boolean" },
+    stageName: { type: "string" },
+    updaterType: { type: "string" },
+  },
+  mailing: {
+    attributableSequenceId: { type: "integer" },
+    attributableSequenceName: { type: "string" },
+    desiredAt: { type: "string", format: "date-time" },
+    followUpSequenceName: { type: "string" },
+    followUpSequenceStartingDate: { type: "string", format: "date-time" },
+    meetingDescription: { type: "string" },
+    meetingDuration: { type: "integer" },
+    meetingLocation: { type: "string" },
+    meetingTitle: { type: "string" },
+    optimizedScheduledAt: { type: "string", format: "date-time" },
+    replySentiment: { type: "string" },
+  },
+  opportunity: { healthCategory: { type: "string" }, healthScore: { type: "number" }, mapNumberOfOverdueTasks: { type: "integer" } },
+  sequence: { engagementScore: { type: "number" }, interestedCount: { type: "integer" } },
+  emailAddress: { bouncedAt: { type: "string", format: "date-time" } },
+  user: { activeProspectsCount: { type: "integer" }, globalId: { type: "string" }, mailingsDeliveredCount: { type: "integer" }, tasksDueCount: { type: "integer" } },
+};
+
 /** Relationships of a type, classified by shape (outreach-api.md Appendix A). */
 function relationships(rels: Json | undefined, pathByType: Map<string, string>, pathNames: Set<string>): RelationshipDefinition[] {
   return Object.entries(rels?.properties ?? {}).map(([name, rel]: [string, any]) => {
@@ -184,7 +229,12 @@ export async function generate(openapi: Json, spec: Json, protocol: Json, readme
     });
 
     const properties: Json = { id: { type: "integer", description: "The resource's JSON:API id." } };
-    for (const [attr, def] of Object.entries(attrs)) {
+    const undeclared = Object.entries(UNDECLARED_ATTRIBUTES[typeOf(p)] ?? {}).map(([a, d]): [string, Json] => [
+      a,
+      { ...d, description: "Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5)." },
+    ]);
+    const allAttrs = [...Object.entries(attrs), ...undeclared].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [attr, def] of allAttrs) {
       if (attr !== "id") properties[attr] = attributeSchema({ ...def, ...OBSERVED_TYPES[typeOf(p)]?.[attr] });
     }
     for (const r of rels) {

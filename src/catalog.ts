@@ -73,7 +73,7 @@ const SENTINELS = ["__ab_no_cursor_state_message", "__ab_full_refresh_sync_compl
 /**
  * Accepts every input state shape of airbyte-contract.md §3: a list of STREAM (or GLOBAL, LEGACY)
  * state messages, a legacy object keyed by stream name, Meltano's `{airbyte_state: [...]}`,
- * `null`, `{}`, `[]`, an empty file.
+ * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file.
  * @throws InputError naming the element and field of a malformed entry
  */
 export function parseState(value: unknown, file: string): InputState {
@@ -90,6 +90,17 @@ export function parseState(value: unknown, file: string): InputState {
     if (!isObject(data)) throw new InputError(file, at, "legacy state must be an object keyed by stream name");
     for (const [name, blob] of Object.entries(data)) addBlob(name, blob, at ? `${at}.${name}` : name);
   };
+  if (isObject(value) && isObject(value.bookmarks)) {
+    // Singer state of Stitch's tap-outreach (passed on verbatim by Meltano's wrapper):
+    // {"bookmarks": {"<stream>": "<timestamp>" | {...}}, "currently_syncing": …}. Its stream names
+    // are ours; its bookmark is the stream's filter field (updatedAt; eventAt for events).
+    for (const [name, bookmark] of Object.entries(value.bookmarks)) {
+      const at = `bookmarks.${name}`;
+      if (typeof bookmark === "string") addBlob(name, { [name === "events" ? "eventAt" : "updatedAt"]: bookmark }, at);
+      else addBlob(name, bookmark, at);
+    }
+    return state;
+  }
   if (isObject(value)) {
     addLegacy(value, "");
     return state;

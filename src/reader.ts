@@ -6,7 +6,7 @@
  */
 import { ConnectorError } from "./errors.js";
 import { GatewayError, type OutreachClient } from "./http/client.js";
-import { flattenResource, type FlatRecord } from "./records.js";
+import { recordJson } from "./records.js";
 import type { StreamDefinition } from "./streams.js";
 
 /** Smallest page size the reader halves down to; below it 502/504 are retried like other 5xx. */
@@ -25,7 +25,8 @@ export interface PageRequest {
 
 /** One page of records, in API order (ascending cursor when the stream has one). */
 export interface Page {
-  records: FlatRecord[];
+  /** Each record as JSON text (see `recordJson`): serialized here, once, on the hot path. */
+  records: string[];
   /** The cursor field's value of each record (undefined entries when the stream has no cursor). */
   cursorValues: unknown[];
   /** The page size that worked for this page (after any halving). */
@@ -72,7 +73,7 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
   let pageSize = request.pageSize;
   const recent: string[] = [];
   while (url) {
-    let document;
+    let document: Awaited<ReturnType<OutreachClient["getCollection"]>> | undefined;
     try {
       document = await client.getCollection(url, pageSize <= MIN_PAGE_SIZE);
     } catch (error) {
@@ -83,20 +84,22 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
       url = withPageSize(url, pageSize);
       continue;
     }
-    const records: FlatRecord[] = new Array(document.data.length);
-    const cursorValues: unknown[] = new Array(document.data.length);
+    const data = document.data;
+    const records: string[] = new Array(data.length);
+    const cursorValues: unknown[] = new Array(data.length);
     const cursor = stream.cursorField;
-    for (let i = 0; i < document.data.length; i++) {
-      const resource = document.data[i]!;
+    for (let i = 0; i < data.length; i++) {
+      const resource = data[i]!;
       if (resource.type !== stream.type) {
         throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
       }
-      const record = flattenResource(resource, stream.relationships);
-      records[i] = record;
-      cursorValues[i] = cursor ? record[cursor] : undefined;
+      cursorValues[i] = cursor ? resource.attributes?.[cursor] : undefined;
+      records[i] = recordJson(resource, stream.relationships);
+      (data as unknown[])[i] = undefined; // let the parsed resource be collected while the page goes on
     }
-    yield { records, cursorValues, pageSize };
     const next = document.links?.next;
+    document = undefined;
+    yield { records, cursorValues, pageSize };
     if (typeof next !== "string" || next === "") break;
     try {
       url = new URL(next);

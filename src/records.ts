@@ -50,6 +50,44 @@ export function flattenResource(resource: ResourceObject, relationships: readonl
   return record;
 }
 
+/**
+ * The JSON text of `flattenResource(resource, relationships)` (the same keys and values), built
+ * without creating the flat object: the attributes object is serialized as JSON.parse made it and
+ * the relationship fields are appended. This is the per-record hot path of a read. An attribute
+ * that clashes with a relationship field (outreach-api.md §3.6) is set to undefined on the parsed
+ * resource, which JSON.stringify skips, so the relationship's value wins and no key appears twice.
+ */
+export function recordJson(resource: ResourceObject, relationships: readonly RelationshipDefinition[]): string {
+  const attributes = resource.attributes;
+  const rels = resource.relationships;
+  let tail = "";
+  if (rels) {
+    for (const name in rels) {
+      const rel = rels[name];
+      if (!rel || rel.data === undefined) continue;
+      const data = rel.data;
+      if (Array.isArray(data)) {
+        const field = `${name}Ids`;
+        if (attributes && attributes[field] !== undefined) attributes[field] = undefined;
+        let ids = "";
+        for (let i = 0; i < data.length; i++) ids += (i ? "," : "") + JSON.stringify(data[i]!.id);
+        tail += `,"${field}":[${ids}]`;
+      } else {
+        const field = `${name}Id`;
+        if (attributes && attributes[field] !== undefined) attributes[field] = undefined;
+        tail += `,"${field}":${data === null ? "null" : JSON.stringify(data.id)}`;
+        if (isPolymorphic(name, relationships)) {
+          if (attributes && attributes[`${name}Type`] !== undefined) attributes[`${name}Type`] = undefined;
+          tail += `,"${name}Type":${data === null ? "null" : JSON.stringify(data.type)}`;
+        }
+      }
+    }
+  }
+  if (attributes && attributes.id !== undefined) attributes.id = undefined;
+  const body = attributes ? JSON.stringify(attributes) : "{}";
+  return `{"id":${JSON.stringify(resource.id)}${body.length > 2 ? "," + body.slice(1, -1) : ""}${tail}}`;
+}
+
 function isPolymorphic(name: string, relationships: readonly RelationshipDefinition[]): boolean {
   for (const r of relationships) if (r.name === name) return r.typeField !== null;
   return false;

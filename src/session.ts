@@ -51,6 +51,14 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     log,
     ...(config.maxRequestsPerHour ? { maxRequestsPerHour: config.maxRequestsPerHour } : {}),
   });
-  const client = new OutreachClient({ baseUrl: config.baseUrl, tokens, limiter, clock, log, ...(signal ? { signal } : {}) });
+  const client = new OutreachClient({
+    baseUrl: config.baseUrl,
+    tokens,
+    limiter,
+    clock,
+    log,
+    maxWaitMs: config.maxRateLimitWaitMs,
+    ...(signal ? { signal } : {}),
+  });
   return { config, tokens, client, limiter, log };
 }

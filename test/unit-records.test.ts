@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { flattenResource, type ResourceObject } from "../src/records.js";
+import { flattenResource, recordJson, type ResourceObject } from "../src/records.js";
 import { findStream } from "../src/streams.js";
 
 test("a resource flattens to id, attributes, then relationship ids (the three shapes)", () => {
@@ -46,4 +46,25 @@ test("polymorphic to-one relationships keep the type", () => {
     creatorId: null,
     creatorType: null,
   });
+});
+
+test("recordJson serializes the same record as flattenResource, clashes and polymorphism included", () => {
+  const resources: [string, ResourceObject][] = [
+    [
+      "prospects",
+      {
+        type: "prospect",
+        id: 9,
+        attributes: { firstName: "Zoë ", updaterId: 99, tags: ["a"], custom7: "" },
+        relationships: { updater: { data: { type: "user", id: 2 } }, emailAddresses: { data: [{ type: "emailAddress", id: 5 }] }, calls: {} },
+      },
+    ],
+    ["tasks", { type: "task", id: 1, relationships: { subject: { data: { type: "account", id: 3 } }, owner: { data: null } } }],
+    ["duties", { type: "duty", id: 4, attributes: {} }],
+  ];
+  for (const [stream, resource] of resources) {
+    const rels = findStream(stream)!.relationships;
+    const expected = flattenResource(structuredClone(resource), rels);
+    assert.deepEqual(JSON.parse(recordJson(structuredClone(resource), rels)), expected);
+  }
 });

@@ -32,7 +32,20 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const stateFile = args.state ?? "state";
   const names = new Set(configured.map((c) => c.definition.name));
   for (const name of state.keys()) {
-    if (!names.has(name)) await writer.write(logMessage("WARN", `State entry ${JSON.stringify(name)} names no configured stream; it is ignored.`));
+    if (names.has(name)) continue;
+    // Airbyte's own sample state used camelCase names that matched nothing (outreach-api.md §9 #12).
+    const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const hint = snake !== name && names.has(snake) ? ` Did you mean ${JSON.stringify(snake)}? That stream is read without state.` : "";
+    await writer.write(logMessage("WARN", `${stateFile}: state entry ${JSON.stringify(name)} names no configured stream; it is ignored.${hint}`));
+  }
+  for (const c of configured) {
+    const cursor = c.definition.cursorField;
+    const blob = state.get(c.definition.name);
+    if (cursor && c.syncMode === "incremental" && blob && Object.keys(blob).length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
+      await writer.write(
+        logMessage("WARN", `${stateFile}: the state of ${c.definition.name} has no ${cursor} (it has ${Object.keys(blob).join(", ")}); the stream is read from start_date.`),
+      );
+    }
   }
   // Validate every stream's state before reading anything.
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
@@ -45,7 +58,7 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   await Promise.all(
     readOrder([...byName.keys()]).map((name) =>
       limit(async () => {
-        if (signal.aborted) return;
+        if (signal.aborted || writer.isClosed) return;
         // Refused credentials fail every stream alike: report them once and start no more streams.
         if (failures.some((f) => f.error instanceof AuthError)) return void skipped.push(name);
         const { configured: c, request } = byName.get(name)!;
@@ -129,11 +142,23 @@ async function readStream(
   const checkpointer = cursor ? new CursorCheckpointer(cursor, initial) : undefined;
   let uncounted = 0;
   let running = false;
+  let rateLimited = false;
+  // While a request of this stream waits out a rate limit: RUNNING with a RATE_LIMITED reason
+  // (airbyte-contract.md §4.1 step 2); a plain RUNNING once pages arrive again.
+  const client = session.client.withHooks({
+    label: name,
+    onRateLimited: (untilMs) => {
+      running = true;
+      rateLimited = true;
+      void writer.write(streamStatusMessage(name, "RUNNING", untilMs));
+    },
+  });
   await writer.write(streamStatusMessage(name, "STARTED"));
   try {
-    for await (const page of readPages(session.client, request, session.log)) {
-      if (!running) {
+    for await (const page of readPages(client, request, session.log)) {
+      if (!running || rateLimited) {
         running = true;
+        rateLimited = false;
         await writer.write(streamStatusMessage(name, "RUNNING"));
       }
       const checkpoint = checkpointer?.beforePage(page.cursorValues);

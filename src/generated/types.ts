@@ -133,397 +133,9 @@ export interface AccountsRecord {
    */
   custom1?: null | string;
   /**
-   * The value of the account’s second custom field.
-   */
-  custom2?: null | string;
-  /**
-   * The value of the account’s third custom field.
-   */
-  custom3?: null | string;
-  /**
-   * The value of the account’s fourth custom field.
-   */
-  custom4?: null | string;
-  /**
-   * The value of the account’s fifth custom field.
-   */
-  custom5?: null | string;
-  /**
-   * The value of the account’s sixth custom field.
-   */
-  custom6?: null | string;
-  /**
-   * The value of the account’s seventh custom field.
-   */
-  custom7?: null | string;
-  /**
-   * The value of the account’s eight custom field.
-   */
-  custom8?: null | string;
-  /**
-   * The value of the account’s ninth custom field.
-   */
-  custom9?: null | string;
-  /**
    * The value of the account’s 10th custom field.
    */
   custom10?: null | string;
-  /**
-   * The value of the account’s 11th custom field.
-   */
-  custom11?: null | string;
-  /**
-   * The value of the account’s 12th custom field.
-   */
-  custom12?: null | string;
-  /**
-   * The value of the account’s 13th custom field.
-   */
-  custom13?: null | string;
-  /**
-   * The value of the account’s 14th custom field.
-   */
-  custom14?: null | string;
-  /**
-   * The value of the account’s 15th custom field.
-   */
-  custom15?: null | string;
-  /**
-   * The value of the account’s 16th custom field.
-   */
-  custom16?: null | string;
-  /**
-   * The value of the account’s 17th custom field.
-   */
-  custom17?: null | string;
-  /**
-   * The value of the account’s 18th custom field.
-   */
-  custom18?: null | string;
-  /**
-   * The value of the account’s 19th custom field.
-   */
-  custom19?: null | string;
-  /**
-   * The value of the account’s 20th custom field.
-   */
-  custom20?: null | string;
-  /**
-   * The value of the account’s 21st custom field.
-   */
-  custom21?: null | string;
-  /**
-   * The value of the account’s 22nd custom field.
-   */
-  custom22?: null | string;
-  /**
-   * The value of the account’s 23rd custom field.
-   */
-  custom23?: null | string;
-  /**
-   * The value of the account’s 24th custom field.
-   */
-  custom24?: null | string;
-  /**
-   * The value of the account’s 25th custom field.
-   */
-  custom25?: null | string;
-  /**
-   * The value of the account’s 26th custom field.
-   */
-  custom26?: null | string;
-  /**
-   * The value of the account’s 27th custom field.
-   */
-  custom27?: null | string;
-  /**
-   * The value of the account’s 28th custom field.
-   */
-  custom28?: null | string;
-  /**
-   * The value of the account’s 29th custom field.
-   */
-  custom29?: null | string;
-  /**
-   * The value of the account’s 30th custom field.
-   */
-  custom30?: null | string;
-  /**
-   * The value of the account’s 31st custom field.
-   */
-  custom31?: null | string;
-  /**
-   * The value of the account’s 32nd custom field.
-   */
-  custom32?: null | string;
-  /**
-   * The value of the account’s 33rd custom field.
-   */
-  custom33?: null | string;
-  /**
-   * The value of the account’s 34th custom field.
-   */
-  custom34?: null | string;
-  /**
-   * The value of the account’s 35th custom field.
-   */
-  custom35?: null | string;
-  /**
-   * The value of the account's 36th custom field.
-   */
-  custom36?: null | string;
-  /**
-   * The value of the account's 37th custom field.
-   */
-  custom37?: null | string;
-  /**
-   * The value of the account's 38th custom field.
-   */
-  custom38?: null | string;
-  /**
-   * The value of the account's 39th custom field.
-   */
-  custom39?: null | string;
-  /**
-   * The value of the account's 40th custom field.
-   */
-  custom40?: null | string;
-  /**
-   * The value of the account's 41st custom field.
-   */
-  custom41?: null | string;
-  /**
-   * The value of the account's 42nd custom field.
-   */
-  custom42?: null | string;
-  /**
-   * The value of the account's 43rd custom field.
-   */
-  custom43?: null | string;
-  /**
-   * The value of the account's 44th custom field.
-   */
-  custom44?: null | string;
-  /**
-   * The value of the account's 45th custom field.
-   */
-  custom45?: null | string;
-  /**
-   * The value of the account's 46th custom field.
-   */
-  custom46?: null | string;
-  /**
-   * The value of the account's 47th custom field.
-   */
-  custom47?: null | string;
-  /**
-   * The value of the account's 48th custom field.
-   */
-  custom48?: null | string;
-  /**
-   * The value of the account's 49th custom field.
-   */
-  custom49?: null | string;
-  /**
-   * The value of the account's 50th custom field.
-   */
-  custom50?: null | string;
-  /**
-   * The value of the account's 51st custom field.
-   */
-  custom51?: null | string;
-  /**
-   * The value of the account's 52nd custom field.
-   */
-  custom52?: null | string;
-  /**
-   * The value of the account's 53rd custom field.
-   */
-  custom53?: null | string;
-  /**
-   * The value of the account's 54th custom field.
-   */
-  custom54?: null | string;
-  /**
-   * The value of the account's 55th custom field.
-   */
-  custom55?: null | string;
-  /**
-   * The value of the account's 56th custom field.
-   */
-  custom56?: null | string;
-  /**
-   * The value of the account's 57th custom field.
-   */
-  custom57?: null | string;
-  /**
-   * The value of the account's 58th custom field.
-   */
-  custom58?: null | string;
-  /**
-   * The value of the account's 59th custom field.
-   */
-  custom59?: null | string;
-  /**
-   * The value of the account's 60th custom field.
-   */
-  custom60?: null | string;
-  /**
-   * The value of the account's 61st custom field.
-   */
-  custom61?: null | string;
-  /**
-   * The value of the account's 62nd custom field.
-   */
-  custom62?: null | string;
-  /**
-   * The value of the account's 63rd custom field.
-   */
-  custom63?: null | string;
-  /**
-   * The value of the account's 64th custom field.
-   */
-  custom64?: null | string;
-  /**
-   * The value of the account's 65th custom field.
-   */
-  custom65?: null | string;
-  /**
-   * The value of the account's 66th custom field.
-   */
-  custom66?: null | string;
-  /**
-   * The value of the account's 67th custom field.
-   */
-  custom67?: null | string;
-  /**
-   * The value of the account's 68th custom field.
-   */
-  custom68?: null | string;
-  /**
-   * The value of the account's 69th custom field.
-   */
-  custom69?: null | string;
-  /**
-   * The value of the account's 70th custom field.
-   */
-  custom70?: null | string;
-  /**
-   * The value of the account's 71st custom field.
-   */
-  custom71?: null | string;
-  /**
-   * The value of the account's 72nd custom field.
-   */
-  custom72?: null | string;
-  /**
-   * The value of the account's 73rd custom field.
-   */
-  custom73?: null | string;
-  /**
-   * The value of the account's 74th custom field.
-   */
-  custom74?: null | string;
-  /**
-   * The value of the account's 75th custom field.
-   */
-  custom75?: null | string;
-  /**
-   * The value of the account's 76th custom field.
-   */
-  custom76?: null | string;
-  /**
-   * The value of the account's 77th custom field.
-   */
-  custom77?: null | string;
-  /**
-   * The value of the account's 78th custom field.
-   */
-  custom78?: null | string;
-  /**
-   * The value of the account's 79th custom field.
-   */
-  custom79?: null | string;
-  /**
-   * The value of the account's 80th custom field.
-   */
-  custom80?: null | string;
-  /**
-   * The value of the account's 81st custom field.
-   */
-  custom81?: null | string;
-  /**
-   * The value of the account's 82nd custom field.
-   */
-  custom82?: null | string;
-  /**
-   * The value of the account's 83rd custom field.
-   */
-  custom83?: null | string;
-  /**
-   * The value of the account's 84th custom field.
-   */
-  custom84?: null | string;
-  /**
-   * The value of the account's 85th custom field.
-   */
-  custom85?: null | string;
-  /**
-   * The value of the account's 86th custom field.
-   */
-  custom86?: null | string;
-  /**
-   * The value of the account's 87th custom field.
-   */
-  custom87?: null | string;
-  /**
-   * The value of the account's 88th custom field.
-   */
-  custom88?: null | string;
-  /**
-   * The value of the account's 89th custom field.
-   */
-  custom89?: null | string;
-  /**
-   * The value of the account's 90th custom field.
-   */
-  custom90?: null | string;
-  /**
-   * The value of the account's 91st custom field.
-   */
-  custom91?: null | string;
-  /**
-   * The value of the account's 92nd custom field.
-   */
-  custom92?: null | string;
-  /**
-   * The value of the account's 93rd custom field.
-   */
-  custom93?: null | string;
-  /**
-   * The value of the account's 94th custom field.
-   */
-  custom94?: null | string;
-  /**
-   * The value of the account's 95th custom field.
-   */
-  custom95?: null | string;
-  /**
-   * The value of the account's 96th custom field.
-   */
-  custom96?: null | string;
-  /**
-   * The value of the account's 97th custom field.
-   */
-  custom97?: null | string;
-  /**
-   * The value of the account's 98th custom field.
-   */
-  custom98?: null | string;
-  /**
-   * The value of the account's 99th custom field.
-   */
-  custom99?: null | string;
   /**
    * The value of the account’s 100th custom field.
    */
@@ -565,6 +177,10 @@ export interface AccountsRecord {
    */
   custom109?: null | string;
   /**
+   * The value of the account’s 11th custom field.
+   */
+  custom11?: null | string;
+  /**
    * The value of the account’s 110th custom field.
    */
   custom110?: null | string;
@@ -604,6 +220,10 @@ export interface AccountsRecord {
    * The value of the account’s 119th custom field.
    */
   custom119?: null | string;
+  /**
+   * The value of the account’s 12th custom field.
+   */
+  custom12?: null | string;
   /**
    * The value of the account’s 120th custom field.
    */
@@ -645,6 +265,10 @@ export interface AccountsRecord {
    */
   custom129?: null | string;
   /**
+   * The value of the account’s 13th custom field.
+   */
+  custom13?: null | string;
+  /**
    * The value of the account’s 130th custom field.
    */
   custom130?: null | string;
@@ -684,6 +308,10 @@ export interface AccountsRecord {
    * The value of the account’s 139th custom field.
    */
   custom139?: null | string;
+  /**
+   * The value of the account’s 14th custom field.
+   */
+  custom14?: null | string;
   /**
    * The value of the account’s 140th custom field.
    */
@@ -725,9 +353,381 @@ export interface AccountsRecord {
    */
   custom149?: null | string;
   /**
+   * The value of the account’s 15th custom field.
+   */
+  custom15?: null | string;
+  /**
    * The value of the account’s 150th custom field.
    */
   custom150?: null | string;
+  /**
+   * The value of the account’s 16th custom field.
+   */
+  custom16?: null | string;
+  /**
+   * The value of the account’s 17th custom field.
+   */
+  custom17?: null | string;
+  /**
+   * The value of the account’s 18th custom field.
+   */
+  custom18?: null | string;
+  /**
+   * The value of the account’s 19th custom field.
+   */
+  custom19?: null | string;
+  /**
+   * The value of the account’s second custom field.
+   */
+  custom2?: null | string;
+  /**
+   * The value of the account’s 20th custom field.
+   */
+  custom20?: null | string;
+  /**
+   * The value of the account’s 21st custom field.
+   */
+  custom21?: null | string;
+  /**
+   * The value of the account’s 22nd custom field.
+   */
+  custom22?: null | string;
+  /**
+   * The value of the account’s 23rd custom field.
+   */
+  custom23?: null | string;
+  /**
+   * The value of the account’s 24th custom field.
+   */
+  custom24?: null | string;
+  /**
+   * The value of the account’s 25th custom field.
+   */
+  custom25?: null | string;
+  /**
+   * The value of the account’s 26th custom field.
+   */
+  custom26?: null | string;
+  /**
+   * The value of the account’s 27th custom field.
+   */
+  custom27?: null | string;
+  /**
+   * The value of the account’s 28th custom field.
+   */
+  custom28?: null | string;
+  /**
+   * The value of the account’s 29th custom field.
+   */
+  custom29?: null | string;
+  /**
+   * The value of the account’s third custom field.
+   */
+  custom3?: null | string;
+  /**
+   * The value of the account’s 30th custom field.
+   */
+  custom30?: null | string;
+  /**
+   * The value of the account’s 31st custom field.
+   */
+  custom31?: null | string;
+  /**
+   * The value of the account’s 32nd custom field.
+   */
+  custom32?: null | string;
+  /**
+   * The value of the account’s 33rd custom field.
+   */
+  custom33?: null | string;
+  /**
+   * The value of the account’s 34th custom field.
+   */
+  custom34?: null | string;
+  /**
+   * The value of the account’s 35th custom field.
+   */
+  custom35?: null | string;
+  /**
+   * The value of the account's 36th custom field.
+   */
+  custom36?: null | string;
+  /**
+   * The value of the account's 37th custom field.
+   */
+  custom37?: null | string;
+  /**
+   * The value of the account's 38th custom field.
+   */
+  custom38?: null | string;
+  /**
+   * The value of the account's 39th custom field.
+   */
+  custom39?: null | string;
+  /**
+   * The value of the account’s fourth custom field.
+   */
+  custom4?: null | string;
+  /**
+   * The value of the account's 40th custom field.
+   */
+  custom40?: null | string;
+  /**
+   * The value of the account's 41st custom field.
+   */
+  custom41?: null | string;
+  /**
+   * The value of the account's 42nd custom field.
+   */
+  custom42?: null | string;
+  /**
+   * The value of the account's 43rd custom field.
+   */
+  custom43?: null | string;
+  /**
+   * The value of the account's 44th custom field.
+   */
+  custom44?: null | string;
+  /**
+   * The value of the account's 45th custom field.
+   */
+  custom45?: null | string;
+  /**
+   * The value of the account's 46th custom field.
+   */
+  custom46?: null | string;
+  /**
+   * The value of the account's 47th custom field.
+   */
+  custom47?: null | string;
+  /**
+   * The value of the account's 48th custom field.
+   */
+  custom48?: null | string;
+  /**
+   * The value of the account's 49th custom field.
+   */
+  custom49?: null | string;
+  /**
+   * The value of the account’s fifth custom field.
+   */
+  custom5?: null | string;
+  /**
+   * The value of the account's 50th custom field.
+   */
+  custom50?: null | string;
+  /**
+   * The value of the account's 51st custom field.
+   */
+  custom51?: null | string;
+  /**
+   * The value of the account's 52nd custom field.
+   */
+  custom52?: null | string;
+  /**
+   * The value of the account's 53rd custom field.
+   */
+  custom53?: null | string;
+  /**
+   * The value of the account's 54th custom field.
+   */
+  custom54?: null | string;
+  /**
+   * The value of the account's 55th custom field.
+   */
+  custom55?: null | string;
+  /**
+   * The value of the account's 56th custom field.
+   */
+  custom56?: null | string;
+  /**
+   * The value of the account's 57th custom field.
+   */
+  custom57?: null | string;
+  /**
+   * The value of the account's 58th custom field.
+   */
+  custom58?: null | string;
+  /**
+   * The value of the account's 59th custom field.
+   */
+  custom59?: null | string;
+  /**
+   * The value of the account’s sixth custom field.
+   */
+  custom6?: null | string;
+  /**
+   * The value of the account's 60th custom field.
+   */
+  custom60?: null | string;
+  /**
+   * The value of the account's 61st custom field.
+   */
+  custom61?: null | string;
+  /**
+   * The value of the account's 62nd custom field.
+   */
+  custom62?: null | string;
+  /**
+   * The value of the account's 63rd custom field.
+   */
+  custom63?: null | string;
+  /**
+   * The value of the account's 64th custom field.
+   */
+  custom64?: null | string;
+  /**
+   * The value of the account's 65th custom field.
+   */
+  custom65?: null | string;
+  /**
+   * The value of the account's 66th custom field.
+   */
+  custom66?: null | string;
+  /**
+   * The value of the account's 67th custom field.
+   */
+  custom67?: null | string;
+  /**
+   * The value of the account's 68th custom field.
+   */
+  custom68?: null | string;
+  /**
+   * The value of the account's 69th custom field.
+   */
+  custom69?: null | string;
+  /**
+   * The value of the account’s seventh custom field.
+   */
+  custom7?: null | string;
+  /**
+   * The value of the account's 70th custom field.
+   */
+  custom70?: null | string;
+  /**
+   * The value of the account's 71st custom field.
+   */
+  custom71?: null | string;
+  /**
+   * The value of the account's 72nd custom field.
+   */
+  custom72?: null | string;
+  /**
+   * The value of the account's 73rd custom field.
+   */
+  custom73?: null | string;
+  /**
+   * The value of the account's 74th custom field.
+   */
+  custom74?: null | string;
+  /**
+   * The value of the account's 75th custom field.
+   */
+  custom75?: null | string;
+  /**
+   * The value of the account's 76th custom field.
+   */
+  custom76?: null | string;
+  /**
+   * The value of the account's 77th custom field.
+   */
+  custom77?: null | string;
+  /**
+   * The value of the account's 78th custom field.
+   */
+  custom78?: null | string;
+  /**
+   * The value of the account's 79th custom field.
+   */
+  custom79?: null | string;
+  /**
+   * The value of the account’s eight custom field.
+   */
+  custom8?: null | string;
+  /**
+   * The value of the account's 80th custom field.
+   */
+  custom80?: null | string;
+  /**
+   * The value of the account's 81st custom field.
+   */
+  custom81?: null | string;
+  /**
+   * The value of the account's 82nd custom field.
+   */
+  custom82?: null | string;
+  /**
+   * The value of the account's 83rd custom field.
+   */
+  custom83?: null | string;
+  /**
+   * The value of the account's 84th custom field.
+   */
+  custom84?: null | string;
+  /**
+   * The value of the account's 85th custom field.
+   */
+  custom85?: null | string;
+  /**
+   * The value of the account's 86th custom field.
+   */
+  custom86?: null | string;
+  /**
+   * The value of the account's 87th custom field.
+   */
+  custom87?: null | string;
+  /**
+   * The value of the account's 88th custom field.
+   */
+  custom88?: null | string;
+  /**
+   * The value of the account's 89th custom field.
+   */
+  custom89?: null | string;
+  /**
+   * The value of the account’s ninth custom field.
+   */
+  custom9?: null | string;
+  /**
+   * The value of the account's 90th custom field.
+   */
+  custom90?: null | string;
+  /**
+   * The value of the account's 91st custom field.
+   */
+  custom91?: null | string;
+  /**
+   * The value of the account's 92nd custom field.
+   */
+  custom92?: null | string;
+  /**
+   * The value of the account's 93rd custom field.
+   */
+  custom93?: null | string;
+  /**
+   * The value of the account's 94th custom field.
+   */
+  custom94?: null | string;
+  /**
+   * The value of the account's 95th custom field.
+   */
+  custom95?: null | string;
+  /**
+   * The value of the account's 96th custom field.
+   */
+  custom96?: null | string;
+  /**
+   * The value of the account's 97th custom field.
+   */
+  custom97?: null | string;
+  /**
+   * The value of the account's 98th custom field.
+   */
+  custom98?: null | string;
+  /**
+   * The value of the account's 99th custom field.
+   */
+  custom99?: null | string;
   /**
    * A custom ID for the account, often referencing an ID in an external system.
    */
@@ -1556,6 +1556,10 @@ export interface EmailAddressesRecord {
    */
   id: number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  bouncedAt?: null | string;
+  /**
    * The date and time the email address was created.
    */
   createdAt?: null | string;
@@ -2084,6 +2088,14 @@ export interface MailingsRecord {
    */
   id: number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  attributableSequenceId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  attributableSequenceName?: null | string;
+  /**
    * The mailing's custom email body, represented in HTML. If provided this field will override any associated template.
    */
   bodyHtml?: null | string;
@@ -2112,6 +2124,10 @@ export interface MailingsRecord {
    */
   deliveredAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  desiredAt?: null | string;
+  /**
    * Technical details explaining the mailing's error.
    */
   errorBacktrace?: null | string;
@@ -2119,6 +2135,14 @@ export interface MailingsRecord {
    * A summary explaining the mailing's error.
    */
   errorReason?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  followUpSequenceName?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  followUpSequenceStartingDate?: null | string;
   /**
    * The date and time of when a follow-up task should be due for this mailing.
    */
@@ -2139,6 +2163,22 @@ export interface MailingsRecord {
    * The date and time the email was marked as spam.
    */
   markedAsSpamAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  meetingDescription?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  meetingDuration?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  meetingLocation?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  meetingTitle?: null | string;
   /**
    * The MIME content Message-ID of the delivered message.
    */
@@ -2164,6 +2204,10 @@ export interface MailingsRecord {
    */
   openedAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  optimizedScheduledAt?: null | string;
+  /**
    * A boolean value whether users can override submission if template variables have not all been replaced.
    */
   overrideSafetySettings?: null | boolean;
@@ -2175,6 +2219,10 @@ export interface MailingsRecord {
    * The date and time the email was replied to.
    */
   repliedAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  replySentiment?: null | string;
   /**
    * The date and time the email will rety to send.
    */
@@ -2315,397 +2363,9 @@ export interface OpportunitiesRecord {
    */
   custom1?: null | string;
   /**
-   * The value of the opportunity's second custom field.
-   */
-  custom2?: null | string;
-  /**
-   * The value of the opportunity's third custom field.
-   */
-  custom3?: null | string;
-  /**
-   * The value of the opportunity's fourth custom field.
-   */
-  custom4?: null | string;
-  /**
-   * The value of the opportunity's fifth custom field.
-   */
-  custom5?: null | string;
-  /**
-   * The value of the opportunity's sixth custom field.
-   */
-  custom6?: null | string;
-  /**
-   * The value of the opportunity's seventh custom field.
-   */
-  custom7?: null | string;
-  /**
-   * The value of the opportunity's eighth custom field.
-   */
-  custom8?: null | string;
-  /**
-   * The value of the opportunity's ninth custom field.
-   */
-  custom9?: null | string;
-  /**
    * The value of the opportunity's 10th custom field.
    */
   custom10?: null | string;
-  /**
-   * The value of the opportunity's 11th custom field.
-   */
-  custom11?: null | string;
-  /**
-   * The value of the opportunity's 12th custom field.
-   */
-  custom12?: null | string;
-  /**
-   * The value of the opportunity's 13th custom field.
-   */
-  custom13?: null | string;
-  /**
-   * The value of the opportunity's 14th custom field.
-   */
-  custom14?: null | string;
-  /**
-   * The value of the opportunity's 15th custom field.
-   */
-  custom15?: null | string;
-  /**
-   * The value of the opportunity's 16th custom field.
-   */
-  custom16?: null | string;
-  /**
-   * The value of the opportunity's 17th custom field.
-   */
-  custom17?: null | string;
-  /**
-   * The value of the opportunity's 18th custom field.
-   */
-  custom18?: null | string;
-  /**
-   * The value of the opportunity's 19th custom field.
-   */
-  custom19?: null | string;
-  /**
-   * The value of the opportunity's 20th custom field.
-   */
-  custom20?: null | string;
-  /**
-   * The value of the opportunity's 21st custom field.
-   */
-  custom21?: null | string;
-  /**
-   * The value of the opportunity's 22nd custom field.
-   */
-  custom22?: null | string;
-  /**
-   * The value of the opportunity's 23rd custom field.
-   */
-  custom23?: null | string;
-  /**
-   * The value of the opportunity's 24th custom field.
-   */
-  custom24?: null | string;
-  /**
-   * The value of the opportunity's 25th custom field.
-   */
-  custom25?: null | string;
-  /**
-   * The value of the opportunity's 26th custom field.
-   */
-  custom26?: null | string;
-  /**
-   * The value of the opportunity's 27th custom field.
-   */
-  custom27?: null | string;
-  /**
-   * The value of the opportunity's 28th custom field.
-   */
-  custom28?: null | string;
-  /**
-   * The value of the opportunity's 29th custom field.
-   */
-  custom29?: null | string;
-  /**
-   * The value of the opportunity's 30th custom field.
-   */
-  custom30?: null | string;
-  /**
-   * The value of the opportunity's 31st custom field.
-   */
-  custom31?: null | string;
-  /**
-   * The value of the opportunity's 32nd custom field.
-   */
-  custom32?: null | string;
-  /**
-   * The value of the opportunity's 33rd custom field.
-   */
-  custom33?: null | string;
-  /**
-   * The value of the opportunity's 34th custom field.
-   */
-  custom34?: null | string;
-  /**
-   * The value of the opportunity's 35th custom field.
-   */
-  custom35?: null | string;
-  /**
-   * The value of the opportunity's 36th custom field.
-   */
-  custom36?: null | string;
-  /**
-   * The value of the opportunity's 37th custom field.
-   */
-  custom37?: null | string;
-  /**
-   * The value of the opportunity's 38th custom field.
-   */
-  custom38?: null | string;
-  /**
-   * The value of the opportunity's 39th custom field.
-   */
-  custom39?: null | string;
-  /**
-   * The value of the opportunity's 40th custom field.
-   */
-  custom40?: null | string;
-  /**
-   * The value of the opportunity's 41st custom field.
-   */
-  custom41?: null | string;
-  /**
-   * The value of the opportunity's 42nd custom field.
-   */
-  custom42?: null | string;
-  /**
-   * The value of the opportunity's 43rd custom field.
-   */
-  custom43?: null | string;
-  /**
-   * The value of the opportunity's 44th custom field.
-   */
-  custom44?: null | string;
-  /**
-   * The value of the opportunity's 45th custom field.
-   */
-  custom45?: null | string;
-  /**
-   * The value of the opportunity's 46th custom field.
-   */
-  custom46?: null | string;
-  /**
-   * The value of the opportunity's 47th custom field.
-   */
-  custom47?: null | string;
-  /**
-   * The value of the opportunity's 48th custom field.
-   */
-  custom48?: null | string;
-  /**
-   * The value of the opportunity's 49th custom field.
-   */
-  custom49?: null | string;
-  /**
-   * The value of the opportunity's 50th custom field.
-   */
-  custom50?: null | string;
-  /**
-   * The value of the opportunity's 51st custom field.
-   */
-  custom51?: null | string;
-  /**
-   * The value of the opportunity's 52nd custom field.
-   */
-  custom52?: null | string;
-  /**
-   * The value of the opportunity's 53rd custom field.
-   */
-  custom53?: null | string;
-  /**
-   * The value of the opportunity's 54th custom field.
-   */
-  custom54?: null | string;
-  /**
-   * The value of the opportunity's 55th custom field.
-   */
-  custom55?: null | string;
-  /**
-   * The value of the opportunity's 56th custom field.
-   */
-  custom56?: null | string;
-  /**
-   * The value of the opportunity's 57th custom field.
-   */
-  custom57?: null | string;
-  /**
-   * The value of the opportunity's 58th custom field.
-   */
-  custom58?: null | string;
-  /**
-   * The value of the opportunity's 59th custom field.
-   */
-  custom59?: null | string;
-  /**
-   * The value of the opportunity's 60th custom field.
-   */
-  custom60?: null | string;
-  /**
-   * The value of the opportunity's 61st custom field.
-   */
-  custom61?: null | string;
-  /**
-   * The value of the opportunity's 62nd custom field.
-   */
-  custom62?: null | string;
-  /**
-   * The value of the opportunity's 63rd custom field.
-   */
-  custom63?: null | string;
-  /**
-   * The value of the opportunity's 64th custom field.
-   */
-  custom64?: null | string;
-  /**
-   * The value of the opportunity's 65th custom field.
-   */
-  custom65?: null | string;
-  /**
-   * The value of the opportunity's 66th custom field.
-   */
-  custom66?: null | string;
-  /**
-   * The value of the opportunity's 67th custom field.
-   */
-  custom67?: null | string;
-  /**
-   * The value of the opportunity's 68th custom field.
-   */
-  custom68?: null | string;
-  /**
-   * The value of the opportunity's 69th custom field.
-   */
-  custom69?: null | string;
-  /**
-   * The value of the opportunity's 70th custom field.
-   */
-  custom70?: null | string;
-  /**
-   * The value of the opportunity's 71st custom field.
-   */
-  custom71?: null | string;
-  /**
-   * The value of the opportunity's 72nd custom field.
-   */
-  custom72?: null | string;
-  /**
-   * The value of the opportunity's 73rd custom field.
-   */
-  custom73?: null | string;
-  /**
-   * The value of the opportunity's 74th custom field.
-   */
-  custom74?: null | string;
-  /**
-   * The value of the opportunity's 75th custom field.
-   */
-  custom75?: null | string;
-  /**
-   * The value of the opportunity's 76th custom field.
-   */
-  custom76?: null | string;
-  /**
-   * The value of the opportunity's 77th custom field.
-   */
-  custom77?: null | string;
-  /**
-   * The value of the opportunity's 78th custom field.
-   */
-  custom78?: null | string;
-  /**
-   * The value of the opportunity's 79th custom field.
-   */
-  custom79?: null | string;
-  /**
-   * The value of the opportunity's 80th custom field.
-   */
-  custom80?: null | string;
-  /**
-   * The value of the opportunity's 81st custom field.
-   */
-  custom81?: null | string;
-  /**
-   * The value of the opportunity's 82nd custom field.
-   */
-  custom82?: null | string;
-  /**
-   * The value of the opportunity's 83rd custom field.
-   */
-  custom83?: null | string;
-  /**
-   * The value of the opportunity's 84th custom field.
-   */
-  custom84?: null | string;
-  /**
-   * The value of the opportunity's 85th custom field.
-   */
-  custom85?: null | string;
-  /**
-   * The value of the opportunity's 86th custom field.
-   */
-  custom86?: null | string;
-  /**
-   * The value of the opportunity's 87th custom field.
-   */
-  custom87?: null | string;
-  /**
-   * The value of the opportunity's 88th custom field.
-   */
-  custom88?: null | string;
-  /**
-   * The value of the opportunity's 89th custom field.
-   */
-  custom89?: null | string;
-  /**
-   * The value of the opportunity's 90th custom field.
-   */
-  custom90?: null | string;
-  /**
-   * The value of the opportunity's 91st custom field.
-   */
-  custom91?: null | string;
-  /**
-   * The value of the opportunity's 92nd custom field.
-   */
-  custom92?: null | string;
-  /**
-   * The value of the opportunity's 93rd custom field.
-   */
-  custom93?: null | string;
-  /**
-   * The value of the opportunity's 94th custom field.
-   */
-  custom94?: null | string;
-  /**
-   * The value of the opportunity's 95th custom field.
-   */
-  custom95?: null | string;
-  /**
-   * The value of the opportunity's 96th custom field.
-   */
-  custom96?: null | string;
-  /**
-   * The value of the opportunity's 97th custom field.
-   */
-  custom97?: null | string;
-  /**
-   * The value of the opportunity's 98th custom field.
-   */
-  custom98?: null | string;
-  /**
-   * The value of the opportunity's 99th custom field.
-   */
-  custom99?: null | string;
   /**
    * The value of the opportunity's 100th custom field.
    */
@@ -2747,6 +2407,10 @@ export interface OpportunitiesRecord {
    */
   custom109?: null | string;
   /**
+   * The value of the opportunity's 11th custom field.
+   */
+  custom11?: null | string;
+  /**
    * The value of the opportunity’s 110th custom field.
    */
   custom110?: null | string;
@@ -2786,6 +2450,10 @@ export interface OpportunitiesRecord {
    * The value of the opportunity’s 119th custom field.
    */
   custom119?: null | string;
+  /**
+   * The value of the opportunity's 12th custom field.
+   */
+  custom12?: null | string;
   /**
    * The value of the opportunity’s 120th custom field.
    */
@@ -2827,6 +2495,10 @@ export interface OpportunitiesRecord {
    */
   custom129?: null | string;
   /**
+   * The value of the opportunity's 13th custom field.
+   */
+  custom13?: null | string;
+  /**
    * The value of the opportunity’s 130th custom field.
    */
   custom130?: null | string;
@@ -2866,6 +2538,10 @@ export interface OpportunitiesRecord {
    * The value of the opportunity’s 139th custom field.
    */
   custom139?: null | string;
+  /**
+   * The value of the opportunity's 14th custom field.
+   */
+  custom14?: null | string;
   /**
    * The value of the opportunity’s 140th custom field.
    */
@@ -2907,9 +2583,381 @@ export interface OpportunitiesRecord {
    */
   custom149?: null | string;
   /**
+   * The value of the opportunity's 15th custom field.
+   */
+  custom15?: null | string;
+  /**
    * The value of the opportunity’s 150th custom field.
    */
   custom150?: null | string;
+  /**
+   * The value of the opportunity's 16th custom field.
+   */
+  custom16?: null | string;
+  /**
+   * The value of the opportunity's 17th custom field.
+   */
+  custom17?: null | string;
+  /**
+   * The value of the opportunity's 18th custom field.
+   */
+  custom18?: null | string;
+  /**
+   * The value of the opportunity's 19th custom field.
+   */
+  custom19?: null | string;
+  /**
+   * The value of the opportunity's second custom field.
+   */
+  custom2?: null | string;
+  /**
+   * The value of the opportunity's 20th custom field.
+   */
+  custom20?: null | string;
+  /**
+   * The value of the opportunity's 21st custom field.
+   */
+  custom21?: null | string;
+  /**
+   * The value of the opportunity's 22nd custom field.
+   */
+  custom22?: null | string;
+  /**
+   * The value of the opportunity's 23rd custom field.
+   */
+  custom23?: null | string;
+  /**
+   * The value of the opportunity's 24th custom field.
+   */
+  custom24?: null | string;
+  /**
+   * The value of the opportunity's 25th custom field.
+   */
+  custom25?: null | string;
+  /**
+   * The value of the opportunity's 26th custom field.
+   */
+  custom26?: null | string;
+  /**
+   * The value of the opportunity's 27th custom field.
+   */
+  custom27?: null | string;
+  /**
+   * The value of the opportunity's 28th custom field.
+   */
+  custom28?: null | string;
+  /**
+   * The value of the opportunity's 29th custom field.
+   */
+  custom29?: null | string;
+  /**
+   * The value of the opportunity's third custom field.
+   */
+  custom3?: null | string;
+  /**
+   * The value of the opportunity's 30th custom field.
+   */
+  custom30?: null | string;
+  /**
+   * The value of the opportunity's 31st custom field.
+   */
+  custom31?: null | string;
+  /**
+   * The value of the opportunity's 32nd custom field.
+   */
+  custom32?: null | string;
+  /**
+   * The value of the opportunity's 33rd custom field.
+   */
+  custom33?: null | string;
+  /**
+   * The value of the opportunity's 34th custom field.
+   */
+  custom34?: null | string;
+  /**
+   * The value of the opportunity's 35th custom field.
+   */
+  custom35?: null | string;
+  /**
+   * The value of the opportunity's 36th custom field.
+   */
+  custom36?: null | string;
+  /**
+   * The value of the opportunity's 37th custom field.
+   */
+  custom37?: null | string;
+  /**
+   * The value of the opportunity's 38th custom field.
+   */
+  custom38?: null | string;
+  /**
+   * The value of the opportunity's 39th custom field.
+   */
+  custom39?: null | string;
+  /**
+   * The value of the opportunity's fourth custom field.
+   */
+  custom4?: null | string;
+  /**
+   * The value of the opportunity's 40th custom field.
+   */
+  custom40?: null | string;
+  /**
+   * The value of the opportunity's 41st custom field.
+   */
+  custom41?: null | string;
+  /**
+   * The value of the opportunity's 42nd custom field.
+   */
+  custom42?: null | string;
+  /**
+   * The value of the opportunity's 43rd custom field.
+   */
+  custom43?: null | string;
+  /**
+   * The value of the opportunity's 44th custom field.
+   */
+  custom44?: null | string;
+  /**
+   * The value of the opportunity's 45th custom field.
+   */
+  custom45?: null | string;
+  /**
+   * The value of the opportunity's 46th custom field.
+   */
+  custom46?: null | string;
+  /**
+   * The value of the opportunity's 47th custom field.
+   */
+  custom47?: null | string;
+  /**
+   * The value of the opportunity's 48th custom field.
+   */
+  custom48?: null | string;
+  /**
+   * The value of the opportunity's 49th custom field.
+   */
+  custom49?: null | string;
+  /**
+   * The value of the opportunity's fifth custom field.
+   */
+  custom5?: null | string;
+  /**
+   * The value of the opportunity's 50th custom field.
+   */
+  custom50?: null | string;
+  /**
+   * The value of the opportunity's 51st custom field.
+   */
+  custom51?: null | string;
+  /**
+   * The value of the opportunity's 52nd custom field.
+   */
+  custom52?: null | string;
+  /**
+   * The value of the opportunity's 53rd custom field.
+   */
+  custom53?: null | string;
+  /**
+   * The value of the opportunity's 54th custom field.
+   */
+  custom54?: null | string;
+  /**
+   * The value of the opportunity's 55th custom field.
+   */
+  custom55?: null | string;
+  /**
+   * The value of the opportunity's 56th custom field.
+   */
+  custom56?: null | string;
+  /**
+   * The value of the opportunity's 57th custom field.
+   */
+  custom57?: null | string;
+  /**
+   * The value of the opportunity's 58th custom field.
+   */
+  custom58?: null | string;
+  /**
+   * The value of the opportunity's 59th custom field.
+   */
+  custom59?: null | string;
+  /**
+   * The value of the opportunity's sixth custom field.
+   */
+  custom6?: null | string;
+  /**
+   * The value of the opportunity's 60th custom field.
+   */
+  custom60?: null | string;
+  /**
+   * The value of the opportunity's 61st custom field.
+   */
+  custom61?: null | string;
+  /**
+   * The value of the opportunity's 62nd custom field.
+   */
+  custom62?: null | string;
+  /**
+   * The value of the opportunity's 63rd custom field.
+   */
+  custom63?: null | string;
+  /**
+   * The value of the opportunity's 64th custom field.
+   */
+  custom64?: null | string;
+  /**
+   * The value of the opportunity's 65th custom field.
+   */
+  custom65?: null | string;
+  /**
+   * The value of the opportunity's 66th custom field.
+   */
+  custom66?: null | string;
+  /**
+   * The value of the opportunity's 67th custom field.
+   */
+  custom67?: null | string;
+  /**
+   * The value of the opportunity's 68th custom field.
+   */
+  custom68?: null | string;
+  /**
+   * The value of the opportunity's 69th custom field.
+   */
+  custom69?: null | string;
+  /**
+   * The value of the opportunity's seventh custom field.
+   */
+  custom7?: null | string;
+  /**
+   * The value of the opportunity's 70th custom field.
+   */
+  custom70?: null | string;
+  /**
+   * The value of the opportunity's 71st custom field.
+   */
+  custom71?: null | string;
+  /**
+   * The value of the opportunity's 72nd custom field.
+   */
+  custom72?: null | string;
+  /**
+   * The value of the opportunity's 73rd custom field.
+   */
+  custom73?: null | string;
+  /**
+   * The value of the opportunity's 74th custom field.
+   */
+  custom74?: null | string;
+  /**
+   * The value of the opportunity's 75th custom field.
+   */
+  custom75?: null | string;
+  /**
+   * The value of the opportunity's 76th custom field.
+   */
+  custom76?: null | string;
+  /**
+   * The value of the opportunity's 77th custom field.
+   */
+  custom77?: null | string;
+  /**
+   * The value of the opportunity's 78th custom field.
+   */
+  custom78?: null | string;
+  /**
+   * The value of the opportunity's 79th custom field.
+   */
+  custom79?: null | string;
+  /**
+   * The value of the opportunity's eighth custom field.
+   */
+  custom8?: null | string;
+  /**
+   * The value of the opportunity's 80th custom field.
+   */
+  custom80?: null | string;
+  /**
+   * The value of the opportunity's 81st custom field.
+   */
+  custom81?: null | string;
+  /**
+   * The value of the opportunity's 82nd custom field.
+   */
+  custom82?: null | string;
+  /**
+   * The value of the opportunity's 83rd custom field.
+   */
+  custom83?: null | string;
+  /**
+   * The value of the opportunity's 84th custom field.
+   */
+  custom84?: null | string;
+  /**
+   * The value of the opportunity's 85th custom field.
+   */
+  custom85?: null | string;
+  /**
+   * The value of the opportunity's 86th custom field.
+   */
+  custom86?: null | string;
+  /**
+   * The value of the opportunity's 87th custom field.
+   */
+  custom87?: null | string;
+  /**
+   * The value of the opportunity's 88th custom field.
+   */
+  custom88?: null | string;
+  /**
+   * The value of the opportunity's 89th custom field.
+   */
+  custom89?: null | string;
+  /**
+   * The value of the opportunity's ninth custom field.
+   */
+  custom9?: null | string;
+  /**
+   * The value of the opportunity's 90th custom field.
+   */
+  custom90?: null | string;
+  /**
+   * The value of the opportunity's 91st custom field.
+   */
+  custom91?: null | string;
+  /**
+   * The value of the opportunity's 92nd custom field.
+   */
+  custom92?: null | string;
+  /**
+   * The value of the opportunity's 93rd custom field.
+   */
+  custom93?: null | string;
+  /**
+   * The value of the opportunity's 94th custom field.
+   */
+  custom94?: null | string;
+  /**
+   * The value of the opportunity's 95th custom field.
+   */
+  custom95?: null | string;
+  /**
+   * The value of the opportunity's 96th custom field.
+   */
+  custom96?: null | string;
+  /**
+   * The value of the opportunity's 97th custom field.
+   */
+  custom97?: null | string;
+  /**
+   * The value of the opportunity's 98th custom field.
+   */
+  custom98?: null | string;
+  /**
+   * The value of the opportunity's 99th custom field.
+   */
+  custom99?: null | string;
   /**
    * A custom ID for the opportunity, often referencing an ID in an external system.
    */
@@ -2931,6 +2979,14 @@ export interface OpportunitiesRecord {
    */
   forecastCategory?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  healthCategory?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  healthScore?: null | number;
+  /**
    * Source of this opportunity, such as Advertisement or Trade Show
    */
   leadSource?: null | string;
@@ -2946,6 +3002,10 @@ export interface OpportunitiesRecord {
    * The next event in the timeline that has yet to be completed for the SamePlan MAP (Mutual Action Plan).
    */
   mapNextSteps?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mapNumberOfOverdueTasks?: null | number;
   /**
    * The status of the SamePlan MAP (Mutual Action Plan) based on how well both parties are trending towards the plan.
    */
@@ -3238,397 +3298,9 @@ export interface ProductsRecord {
    */
   custom1?: null | string;
   /**
-   * The value of the product's second custom field.
-   */
-  custom2?: null | string;
-  /**
-   * The value of the product's third custom field.
-   */
-  custom3?: null | string;
-  /**
-   * The value of the product's fourth custom field.
-   */
-  custom4?: null | string;
-  /**
-   * The value of the product's fifth custom field.
-   */
-  custom5?: null | string;
-  /**
-   * The value of the product's sixth custom field.
-   */
-  custom6?: null | string;
-  /**
-   * The value of the product's seventh custom field.
-   */
-  custom7?: null | string;
-  /**
-   * The value of the product's eight custom field.
-   */
-  custom8?: null | string;
-  /**
-   * The value of the product's ninth custom field.
-   */
-  custom9?: null | string;
-  /**
    * The value of the product's 10th custom field.
    */
   custom10?: null | string;
-  /**
-   * The value of the product's 11th custom field.
-   */
-  custom11?: null | string;
-  /**
-   * The value of the product's 12th custom field.
-   */
-  custom12?: null | string;
-  /**
-   * The value of the product's 13th custom field.
-   */
-  custom13?: null | string;
-  /**
-   * The value of the product's 14th custom field.
-   */
-  custom14?: null | string;
-  /**
-   * The value of the product's 15th custom field.
-   */
-  custom15?: null | string;
-  /**
-   * The value of the product's 16th custom field.
-   */
-  custom16?: null | string;
-  /**
-   * The value of the product's 17th custom field.
-   */
-  custom17?: null | string;
-  /**
-   * The value of the product's 18th custom field.
-   */
-  custom18?: null | string;
-  /**
-   * The value of the product's 19th custom field.
-   */
-  custom19?: null | string;
-  /**
-   * The value of the product's 20th custom field.
-   */
-  custom20?: null | string;
-  /**
-   * The value of the product's 21st custom field.
-   */
-  custom21?: null | string;
-  /**
-   * The value of the product's 22nd custom field.
-   */
-  custom22?: null | string;
-  /**
-   * The value of the product's 23rd custom field.
-   */
-  custom23?: null | string;
-  /**
-   * The value of the product's 24th custom field.
-   */
-  custom24?: null | string;
-  /**
-   * The value of the product's 25th custom field.
-   */
-  custom25?: null | string;
-  /**
-   * The value of the product's 26th custom field.
-   */
-  custom26?: null | string;
-  /**
-   * The value of the product's 27th custom field.
-   */
-  custom27?: null | string;
-  /**
-   * The value of the product's 28th custom field.
-   */
-  custom28?: null | string;
-  /**
-   * The value of the product's 29th custom field.
-   */
-  custom29?: null | string;
-  /**
-   * The value of the product's 30th custom field.
-   */
-  custom30?: null | string;
-  /**
-   * The value of the product's 31st custom field.
-   */
-  custom31?: null | string;
-  /**
-   * The value of the product's 32nd custom field.
-   */
-  custom32?: null | string;
-  /**
-   * The value of the product's 33rd custom field.
-   */
-  custom33?: null | string;
-  /**
-   * The value of the product's 34th custom field.
-   */
-  custom34?: null | string;
-  /**
-   * The value of the product's 35th custom field.
-   */
-  custom35?: null | string;
-  /**
-   * The value of the product's 36th custom field.
-   */
-  custom36?: null | string;
-  /**
-   * The value of the product's 37th custom field.
-   */
-  custom37?: null | string;
-  /**
-   * The value of the product's 38th custom field.
-   */
-  custom38?: null | string;
-  /**
-   * The value of the product's 39th custom field.
-   */
-  custom39?: null | string;
-  /**
-   * The value of the product's 40th custom field.
-   */
-  custom40?: null | string;
-  /**
-   * The value of the product's 41st custom field.
-   */
-  custom41?: null | string;
-  /**
-   * The value of the product's 42nd custom field.
-   */
-  custom42?: null | string;
-  /**
-   * The value of the product's 43rd custom field.
-   */
-  custom43?: null | string;
-  /**
-   * The value of the product's 44th custom field.
-   */
-  custom44?: null | string;
-  /**
-   * The value of the product's 45th custom field.
-   */
-  custom45?: null | string;
-  /**
-   * The value of the product's 46th custom field.
-   */
-  custom46?: null | string;
-  /**
-   * The value of the product's 47th custom field.
-   */
-  custom47?: null | string;
-  /**
-   * The value of the product's 48th custom field.
-   */
-  custom48?: null | string;
-  /**
-   * The value of the product's 49th custom field.
-   */
-  custom49?: null | string;
-  /**
-   * The value of the product's 50th custom field.
-   */
-  custom50?: null | string;
-  /**
-   * The value of the product's 51st custom field.
-   */
-  custom51?: null | string;
-  /**
-   * The value of the product's 52nd custom field.
-   */
-  custom52?: null | string;
-  /**
-   * The value of the product's 53rd custom field.
-   */
-  custom53?: null | string;
-  /**
-   * The value of the product's 54th custom field.
-   */
-  custom54?: null | string;
-  /**
-   * The value of the product's 55th custom field.
-   */
-  custom55?: null | string;
-  /**
-   * The value of the product's 56th custom field.
-   */
-  custom56?: null | string;
-  /**
-   * The value of the product's 57th custom field.
-   */
-  custom57?: null | string;
-  /**
-   * The value of the product's 58th custom field.
-   */
-  custom58?: null | string;
-  /**
-   * The value of the product's 59th custom field.
-   */
-  custom59?: null | string;
-  /**
-   * The value of the product's 60th custom field.
-   */
-  custom60?: null | string;
-  /**
-   * The value of the product's 61st custom field.
-   */
-  custom61?: null | string;
-  /**
-   * The value of the product's 62nd custom field.
-   */
-  custom62?: null | string;
-  /**
-   * The value of the product's 63rd custom field.
-   */
-  custom63?: null | string;
-  /**
-   * The value of the product's 64th custom field.
-   */
-  custom64?: null | string;
-  /**
-   * The value of the product's 65th custom field.
-   */
-  custom65?: null | string;
-  /**
-   * The value of the product's 66th custom field.
-   */
-  custom66?: null | string;
-  /**
-   * The value of the product's 67th custom field.
-   */
-  custom67?: null | string;
-  /**
-   * The value of the product's 68th custom field.
-   */
-  custom68?: null | string;
-  /**
-   * The value of the product's 69th custom field.
-   */
-  custom69?: null | string;
-  /**
-   * The value of the product's 70th custom field.
-   */
-  custom70?: null | string;
-  /**
-   * The value of the product's 71st custom field.
-   */
-  custom71?: null | string;
-  /**
-   * The value of the product's 72nd custom field.
-   */
-  custom72?: null | string;
-  /**
-   * The value of the product's 73rd custom field.
-   */
-  custom73?: null | string;
-  /**
-   * The value of the product's 74th custom field.
-   */
-  custom74?: null | string;
-  /**
-   * The value of the product's 75th custom field.
-   */
-  custom75?: null | string;
-  /**
-   * The value of the product's 76th custom field.
-   */
-  custom76?: null | string;
-  /**
-   * The value of the product's 77th custom field.
-   */
-  custom77?: null | string;
-  /**
-   * The value of the product's 78th custom field.
-   */
-  custom78?: null | string;
-  /**
-   * The value of the product's 79th custom field.
-   */
-  custom79?: null | string;
-  /**
-   * The value of the product's 80th custom field.
-   */
-  custom80?: null | string;
-  /**
-   * The value of the product's 81st custom field.
-   */
-  custom81?: null | string;
-  /**
-   * The value of the product's 82nd custom field.
-   */
-  custom82?: null | string;
-  /**
-   * The value of the product's 83rd custom field.
-   */
-  custom83?: null | string;
-  /**
-   * The value of the product's 84th custom field.
-   */
-  custom84?: null | string;
-  /**
-   * The value of the product's 85th custom field.
-   */
-  custom85?: null | string;
-  /**
-   * The value of the product's 86th custom field.
-   */
-  custom86?: null | string;
-  /**
-   * The value of the product's 87th custom field.
-   */
-  custom87?: null | string;
-  /**
-   * The value of the product's 88th custom field.
-   */
-  custom88?: null | string;
-  /**
-   * The value of the product's 89th custom field.
-   */
-  custom89?: null | string;
-  /**
-   * The value of the product's 90th custom field.
-   */
-  custom90?: null | string;
-  /**
-   * The value of the product's 91st custom field.
-   */
-  custom91?: null | string;
-  /**
-   * The value of the product's 92nd custom field.
-   */
-  custom92?: null | string;
-  /**
-   * The value of the product's 93rd custom field.
-   */
-  custom93?: null | string;
-  /**
-   * The value of the product's 94th custom field.
-   */
-  custom94?: null | string;
-  /**
-   * The value of the product's 95th custom field.
-   */
-  custom95?: null | string;
-  /**
-   * The value of the product's 96th custom field.
-   */
-  custom96?: null | string;
-  /**
-   * The value of the product's 97th custom field.
-   */
-  custom97?: null | string;
-  /**
-   * The value of the product's 98th custom field.
-   */
-  custom98?: null | string;
-  /**
-   * The value of the product's 99th custom field.
-   */
-  custom99?: null | string;
   /**
    * The value of the product's 100th custom field.
    */
@@ -3670,6 +3342,10 @@ export interface ProductsRecord {
    */
   custom109?: null | string;
   /**
+   * The value of the product's 11th custom field.
+   */
+  custom11?: null | string;
+  /**
    * The value of the product's 110th custom field.
    */
   custom110?: null | string;
@@ -3709,6 +3385,10 @@ export interface ProductsRecord {
    * The value of the product's 119th custom field.
    */
   custom119?: null | string;
+  /**
+   * The value of the product's 12th custom field.
+   */
+  custom12?: null | string;
   /**
    * The value of the product's 120th custom field.
    */
@@ -3750,6 +3430,10 @@ export interface ProductsRecord {
    */
   custom129?: null | string;
   /**
+   * The value of the product's 13th custom field.
+   */
+  custom13?: null | string;
+  /**
    * The value of the product's 130th custom field.
    */
   custom130?: null | string;
@@ -3789,6 +3473,10 @@ export interface ProductsRecord {
    * The value of the product's 139th custom field.
    */
   custom139?: null | string;
+  /**
+   * The value of the product's 14th custom field.
+   */
+  custom14?: null | string;
   /**
    * The value of the product's 140th custom field.
    */
@@ -3830,9 +3518,381 @@ export interface ProductsRecord {
    */
   custom149?: null | string;
   /**
+   * The value of the product's 15th custom field.
+   */
+  custom15?: null | string;
+  /**
    * The value of the product's 150th custom field.
    */
   custom150?: null | string;
+  /**
+   * The value of the product's 16th custom field.
+   */
+  custom16?: null | string;
+  /**
+   * The value of the product's 17th custom field.
+   */
+  custom17?: null | string;
+  /**
+   * The value of the product's 18th custom field.
+   */
+  custom18?: null | string;
+  /**
+   * The value of the product's 19th custom field.
+   */
+  custom19?: null | string;
+  /**
+   * The value of the product's second custom field.
+   */
+  custom2?: null | string;
+  /**
+   * The value of the product's 20th custom field.
+   */
+  custom20?: null | string;
+  /**
+   * The value of the product's 21st custom field.
+   */
+  custom21?: null | string;
+  /**
+   * The value of the product's 22nd custom field.
+   */
+  custom22?: null | string;
+  /**
+   * The value of the product's 23rd custom field.
+   */
+  custom23?: null | string;
+  /**
+   * The value of the product's 24th custom field.
+   */
+  custom24?: null | string;
+  /**
+   * The value of the product's 25th custom field.
+   */
+  custom25?: null | string;
+  /**
+   * The value of the product's 26th custom field.
+   */
+  custom26?: null | string;
+  /**
+   * The value of the product's 27th custom field.
+   */
+  custom27?: null | string;
+  /**
+   * The value of the product's 28th custom field.
+   */
+  custom28?: null | string;
+  /**
+   * The value of the product's 29th custom field.
+   */
+  custom29?: null | string;
+  /**
+   * The value of the product's third custom field.
+   */
+  custom3?: null | string;
+  /**
+   * The value of the product's 30th custom field.
+   */
+  custom30?: null | string;
+  /**
+   * The value of the product's 31st custom field.
+   */
+  custom31?: null | string;
+  /**
+   * The value of the product's 32nd custom field.
+   */
+  custom32?: null | string;
+  /**
+   * The value of the product's 33rd custom field.
+   */
+  custom33?: null | string;
+  /**
+   * The value of the product's 34th custom field.
+   */
+  custom34?: null | string;
+  /**
+   * The value of the product's 35th custom field.
+   */
+  custom35?: null | string;
+  /**
+   * The value of the product's 36th custom field.
+   */
+  custom36?: null | string;
+  /**
+   * The value of the product's 37th custom field.
+   */
+  custom37?: null | string;
+  /**
+   * The value of the product's 38th custom field.
+   */
+  custom38?: null | string;
+  /**
+   * The value of the product's 39th custom field.
+   */
+  custom39?: null | string;
+  /**
+   * The value of the product's fourth custom field.
+   */
+  custom4?: null | string;
+  /**
+   * The value of the product's 40th custom field.
+   */
+  custom40?: null | string;
+  /**
+   * The value of the product's 41st custom field.
+   */
+  custom41?: null | string;
+  /**
+   * The value of the product's 42nd custom field.
+   */
+  custom42?: null | string;
+  /**
+   * The value of the product's 43rd custom field.
+   */
+  custom43?: null | string;
+  /**
+   * The value of the product's 44th custom field.
+   */
+  custom44?: null | string;
+  /**
+   * The value of the product's 45th custom field.
+   */
+  custom45?: null | string;
+  /**
+   * The value of the product's 46th custom field.
+   */
+  custom46?: null | string;
+  /**
+   * The value of the product's 47th custom field.
+   */
+  custom47?: null | string;
+  /**
+   * The value of the product's 48th custom field.
+   */
+  custom48?: null | string;
+  /**
+   * The value of the product's 49th custom field.
+   */
+  custom49?: null | string;
+  /**
+   * The value of the product's fifth custom field.
+   */
+  custom5?: null | string;
+  /**
+   * The value of the product's 50th custom field.
+   */
+  custom50?: null | string;
+  /**
+   * The value of the product's 51st custom field.
+   */
+  custom51?: null | string;
+  /**
+   * The value of the product's 52nd custom field.
+   */
+  custom52?: null | string;
+  /**
+   * The value of the product's 53rd custom field.
+   */
+  custom53?: null | string;
+  /**
+   * The value of the product's 54th custom field.
+   */
+  custom54?: null | string;
+  /**
+   * The value of the product's 55th custom field.
+   */
+  custom55?: null | string;
+  /**
+   * The value of the product's 56th custom field.
+   */
+  custom56?: null | string;
+  /**
+   * The value of the product's 57th custom field.
+   */
+  custom57?: null | string;
+  /**
+   * The value of the product's 58th custom field.
+   */
+  custom58?: null | string;
+  /**
+   * The value of the product's 59th custom field.
+   */
+  custom59?: null | string;
+  /**
+   * The value of the product's sixth custom field.
+   */
+  custom6?: null | string;
+  /**
+   * The value of the product's 60th custom field.
+   */
+  custom60?: null | string;
+  /**
+   * The value of the product's 61st custom field.
+   */
+  custom61?: null | string;
+  /**
+   * The value of the product's 62nd custom field.
+   */
+  custom62?: null | string;
+  /**
+   * The value of the product's 63rd custom field.
+   */
+  custom63?: null | string;
+  /**
+   * The value of the product's 64th custom field.
+   */
+  custom64?: null | string;
+  /**
+   * The value of the product's 65th custom field.
+   */
+  custom65?: null | string;
+  /**
+   * The value of the product's 66th custom field.
+   */
+  custom66?: null | string;
+  /**
+   * The value of the product's 67th custom field.
+   */
+  custom67?: null | string;
+  /**
+   * The value of the product's 68th custom field.
+   */
+  custom68?: null | string;
+  /**
+   * The value of the product's 69th custom field.
+   */
+  custom69?: null | string;
+  /**
+   * The value of the product's seventh custom field.
+   */
+  custom7?: null | string;
+  /**
+   * The value of the product's 70th custom field.
+   */
+  custom70?: null | string;
+  /**
+   * The value of the product's 71st custom field.
+   */
+  custom71?: null | string;
+  /**
+   * The value of the product's 72nd custom field.
+   */
+  custom72?: null | string;
+  /**
+   * The value of the product's 73rd custom field.
+   */
+  custom73?: null | string;
+  /**
+   * The value of the product's 74th custom field.
+   */
+  custom74?: null | string;
+  /**
+   * The value of the product's 75th custom field.
+   */
+  custom75?: null | string;
+  /**
+   * The value of the product's 76th custom field.
+   */
+  custom76?: null | string;
+  /**
+   * The value of the product's 77th custom field.
+   */
+  custom77?: null | string;
+  /**
+   * The value of the product's 78th custom field.
+   */
+  custom78?: null | string;
+  /**
+   * The value of the product's 79th custom field.
+   */
+  custom79?: null | string;
+  /**
+   * The value of the product's eight custom field.
+   */
+  custom8?: null | string;
+  /**
+   * The value of the product's 80th custom field.
+   */
+  custom80?: null | string;
+  /**
+   * The value of the product's 81st custom field.
+   */
+  custom81?: null | string;
+  /**
+   * The value of the product's 82nd custom field.
+   */
+  custom82?: null | string;
+  /**
+   * The value of the product's 83rd custom field.
+   */
+  custom83?: null | string;
+  /**
+   * The value of the product's 84th custom field.
+   */
+  custom84?: null | string;
+  /**
+   * The value of the product's 85th custom field.
+   */
+  custom85?: null | string;
+  /**
+   * The value of the product's 86th custom field.
+   */
+  custom86?: null | string;
+  /**
+   * The value of the product's 87th custom field.
+   */
+  custom87?: null | string;
+  /**
+   * The value of the product's 88th custom field.
+   */
+  custom88?: null | string;
+  /**
+   * The value of the product's 89th custom field.
+   */
+  custom89?: null | string;
+  /**
+   * The value of the product's ninth custom field.
+   */
+  custom9?: null | string;
+  /**
+   * The value of the product's 90th custom field.
+   */
+  custom90?: null | string;
+  /**
+   * The value of the product's 91st custom field.
+   */
+  custom91?: null | string;
+  /**
+   * The value of the product's 92nd custom field.
+   */
+  custom92?: null | string;
+  /**
+   * The value of the product's 93rd custom field.
+   */
+  custom93?: null | string;
+  /**
+   * The value of the product's 94th custom field.
+   */
+  custom94?: null | string;
+  /**
+   * The value of the product's 95th custom field.
+   */
+  custom95?: null | string;
+  /**
+   * The value of the product's 96th custom field.
+   */
+  custom96?: null | string;
+  /**
+   * The value of the product's 97th custom field.
+   */
+  custom97?: null | string;
+  /**
+   * The value of the product's 98th custom field.
+   */
+  custom98?: null | string;
+  /**
+   * The value of the product's 99th custom field.
+   */
+  custom99?: null | string;
   /**
    * A boolean value whether the product has deleted or not.
    */
@@ -3963,6 +4023,10 @@ export interface ProspectsRecord {
    */
   id: number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  accountName?: null | string;
+  /**
    * The date and time the prospect was added to any system.
    */
   addedAt?: null | string;
@@ -4023,6 +4087,46 @@ export interface ProspectsRecord {
    */
   company?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyFollowers?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyFoundedAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyIndustry?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyLinkedIn?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyLinkedInEmployees?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyLocality?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyNatural?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companySize?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyStartDate?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  companyType?: null | string;
+  /**
    * The last 12 months of email contact history with the prospect, with the current month being the last element. The format for each month is '[inboundCount, outboundCount]'. Note: Retrieving this field will slow down the queries. Unless this field is required, it is best to filter it out. See Specify Sparse Fieldsets for examples
    */
   contactHistogram?: null | number[][];
@@ -4035,397 +4139,9 @@ export interface ProspectsRecord {
    */
   custom1?: null | string;
   /**
-   * The value of the prospect’s second custom field.
-   */
-  custom2?: null | string;
-  /**
-   * The value of the prospect’s third custom field.
-   */
-  custom3?: null | string;
-  /**
-   * The value of the prospect’s fourth custom field.
-   */
-  custom4?: null | string;
-  /**
-   * The value of the prospect’s fifth custom field.
-   */
-  custom5?: null | string;
-  /**
-   * The value of the prospect’s sixth custom field.
-   */
-  custom6?: null | string;
-  /**
-   * The value of the prospect’s seventh custom field.
-   */
-  custom7?: null | string;
-  /**
-   * The value of the prospect’s eight custom field.
-   */
-  custom8?: null | string;
-  /**
-   * The value of the prospect’s ninth custom field.
-   */
-  custom9?: null | string;
-  /**
    * The value of the prospect’s 10th custom field.
    */
   custom10?: null | string;
-  /**
-   * The value of the prospect’s 11th custom field.
-   */
-  custom11?: null | string;
-  /**
-   * The value of the prospect’s 12th custom field.
-   */
-  custom12?: null | string;
-  /**
-   * The value of the prospect’s 13th custom field.
-   */
-  custom13?: null | string;
-  /**
-   * The value of the prospect’s 14th custom field.
-   */
-  custom14?: null | string;
-  /**
-   * The value of the prospect’s 15th custom field.
-   */
-  custom15?: null | string;
-  /**
-   * The value of the prospect’s 16th custom field.
-   */
-  custom16?: null | string;
-  /**
-   * The value of the prospect’s 17th custom field.
-   */
-  custom17?: null | string;
-  /**
-   * The value of the prospect’s 18th custom field.
-   */
-  custom18?: null | string;
-  /**
-   * The value of the prospect’s 19th custom field.
-   */
-  custom19?: null | string;
-  /**
-   * The value of the prospect’s 20th custom field.
-   */
-  custom20?: null | string;
-  /**
-   * The value of the prospect’s 21st custom field.
-   */
-  custom21?: null | string;
-  /**
-   * The value of the prospect’s 22nd custom field.
-   */
-  custom22?: null | string;
-  /**
-   * The value of the prospect’s 23rd custom field.
-   */
-  custom23?: null | string;
-  /**
-   * The value of the prospect’s 24th custom field.
-   */
-  custom24?: null | string;
-  /**
-   * The value of the prospect’s 25th custom field.
-   */
-  custom25?: null | string;
-  /**
-   * The value of the prospect’s 26th custom field.
-   */
-  custom26?: null | string;
-  /**
-   * The value of the prospect’s 27th custom field.
-   */
-  custom27?: null | string;
-  /**
-   * The value of the prospect’s 28th custom field.
-   */
-  custom28?: null | string;
-  /**
-   * The value of the prospect’s 29th custom field.
-   */
-  custom29?: null | string;
-  /**
-   * The value of the prospect’s 30th custom field.
-   */
-  custom30?: null | string;
-  /**
-   * The value of the prospect’s 31st custom field.
-   */
-  custom31?: null | string;
-  /**
-   * The value of the prospect’s 32nd custom field.
-   */
-  custom32?: null | string;
-  /**
-   * The value of the prospect’s 33rd custom field.
-   */
-  custom33?: null | string;
-  /**
-   * The value of the prospect’s 34th custom field.
-   */
-  custom34?: null | string;
-  /**
-   * The value of the prospect’s 35th custom field.
-   */
-  custom35?: null | string;
-  /**
-   * The value of the prospect’s 36th custom field.
-   */
-  custom36?: null | string;
-  /**
-   * The value of the prospect’s 37th custom field.
-   */
-  custom37?: null | string;
-  /**
-   * The value of the prospect’s 38th custom field.
-   */
-  custom38?: null | string;
-  /**
-   * The value of the prospect’s 39th custom field.
-   */
-  custom39?: null | string;
-  /**
-   * The value of the prospect’s 40th custom field.
-   */
-  custom40?: null | string;
-  /**
-   * The value of the prospect’s 41st custom field.
-   */
-  custom41?: null | string;
-  /**
-   * The value of the prospect’s 42nd custom field.
-   */
-  custom42?: null | string;
-  /**
-   * The value of the prospect’s 43rd custom field.
-   */
-  custom43?: null | string;
-  /**
-   * The value of the prospect’s 44th custom field.
-   */
-  custom44?: null | string;
-  /**
-   * The value of the prospect’s 45th custom field.
-   */
-  custom45?: null | string;
-  /**
-   * The value of the prospect’s 46th custom field.
-   */
-  custom46?: null | string;
-  /**
-   * The value of the prospect’s 47th custom field.
-   */
-  custom47?: null | string;
-  /**
-   * The value of the prospect’s 48th custom field.
-   */
-  custom48?: null | string;
-  /**
-   * The value of the prospect’s 49th custom field.
-   */
-  custom49?: null | string;
-  /**
-   * The value of the prospect’s 50th custom field.
-   */
-  custom50?: null | string;
-  /**
-   * The value of the prospect’s 51st custom field.
-   */
-  custom51?: null | string;
-  /**
-   * The value of the prospect’s 52nd custom field.
-   */
-  custom52?: null | string;
-  /**
-   * The value of the prospect’s 53rd custom field.
-   */
-  custom53?: null | string;
-  /**
-   * The value of the prospect’s 54th custom field.
-   */
-  custom54?: null | string;
-  /**
-   * The value of the prospect’s 55th custom field.
-   */
-  custom55?: null | string;
-  /**
-   * The value of the prospect’s 56th custom field.
-   */
-  custom56?: null | string;
-  /**
-   * The value of the prospect’s 57th custom field.
-   */
-  custom57?: null | string;
-  /**
-   * The value of the prospect’s 58th custom field.
-   */
-  custom58?: null | string;
-  /**
-   * The value of the prospect’s 59th custom field.
-   */
-  custom59?: null | string;
-  /**
-   * The value of the prospect’s 60th custom field.
-   */
-  custom60?: null | string;
-  /**
-   * The value of the prospect’s 61st custom field.
-   */
-  custom61?: null | string;
-  /**
-   * The value of the prospect’s 62nd custom field.
-   */
-  custom62?: null | string;
-  /**
-   * The value of the prospect’s 63rd custom field.
-   */
-  custom63?: null | string;
-  /**
-   * The value of the prospect’s 64th custom field.
-   */
-  custom64?: null | string;
-  /**
-   * The value of the prospect’s 65th custom field.
-   */
-  custom65?: null | string;
-  /**
-   * The value of the prospect’s 66th custom field.
-   */
-  custom66?: null | string;
-  /**
-   * The value of the prospect’s 67th custom field.
-   */
-  custom67?: null | string;
-  /**
-   * The value of the prospect’s 68th custom field.
-   */
-  custom68?: null | string;
-  /**
-   * The value of the prospect’s 69th custom field.
-   */
-  custom69?: null | string;
-  /**
-   * The value of the prospect’s 70th custom field.
-   */
-  custom70?: null | string;
-  /**
-   * The value of the prospect’s 71st custom field.
-   */
-  custom71?: null | string;
-  /**
-   * The value of the prospect’s 72nd custom field.
-   */
-  custom72?: null | string;
-  /**
-   * The value of the prospect’s 73rd custom field.
-   */
-  custom73?: null | string;
-  /**
-   * The value of the prospect’s 74th custom field.
-   */
-  custom74?: null | string;
-  /**
-   * The value of the prospect’s 75th custom field.
-   */
-  custom75?: null | string;
-  /**
-   * The value of the prospect’s 76th custom field.
-   */
-  custom76?: null | string;
-  /**
-   * The value of the prospect’s 77th custom field.
-   */
-  custom77?: null | string;
-  /**
-   * The value of the prospect’s 78th custom field.
-   */
-  custom78?: null | string;
-  /**
-   * The value of the prospect’s 79th custom field.
-   */
-  custom79?: null | string;
-  /**
-   * The value of the prospect’s 80th custom field.
-   */
-  custom80?: null | string;
-  /**
-   * The value of the prospect’s 81st custom field.
-   */
-  custom81?: null | string;
-  /**
-   * The value of the prospect’s 82nd custom field.
-   */
-  custom82?: null | string;
-  /**
-   * The value of the prospect’s 83rd custom field.
-   */
-  custom83?: null | string;
-  /**
-   * The value of the prospect’s 84th custom field.
-   */
-  custom84?: null | string;
-  /**
-   * The value of the prospect’s 85th custom field.
-   */
-  custom85?: null | string;
-  /**
-   * The value of the prospect’s 86th custom field.
-   */
-  custom86?: null | string;
-  /**
-   * The value of the prospect’s 87th custom field.
-   */
-  custom87?: null | string;
-  /**
-   * The value of the prospect’s 88th custom field.
-   */
-  custom88?: null | string;
-  /**
-   * The value of the prospect’s 89th custom field.
-   */
-  custom89?: null | string;
-  /**
-   * The value of the prospect’s 90th custom field.
-   */
-  custom90?: null | string;
-  /**
-   * The value of the prospect’s 91st custom field.
-   */
-  custom91?: null | string;
-  /**
-   * The value of the prospect’s 92nd custom field.
-   */
-  custom92?: null | string;
-  /**
-   * The value of the prospect’s 93rd custom field.
-   */
-  custom93?: null | string;
-  /**
-   * The value of the prospect’s 94th custom field.
-   */
-  custom94?: null | string;
-  /**
-   * The value of the prospect’s 95th custom field.
-   */
-  custom95?: null | string;
-  /**
-   * The value of the prospect’s 96th custom field.
-   */
-  custom96?: null | string;
-  /**
-   * The value of the prospect’s 97th custom field.
-   */
-  custom97?: null | string;
-  /**
-   * The value of the prospect’s 98th custom field.
-   */
-  custom98?: null | string;
-  /**
-   * The value of the prospect’s 99th custom field.
-   */
-  custom99?: null | string;
   /**
    * The value of the prospect’s 100th custom field.
    */
@@ -4467,6 +4183,10 @@ export interface ProspectsRecord {
    */
   custom109?: null | string;
   /**
+   * The value of the prospect’s 11th custom field.
+   */
+  custom11?: null | string;
+  /**
    * The value of the prospect’s 110th custom field.
    */
   custom110?: null | string;
@@ -4506,6 +4226,10 @@ export interface ProspectsRecord {
    * The value of the prospect’s 119th custom field.
    */
   custom119?: null | string;
+  /**
+   * The value of the prospect’s 12th custom field.
+   */
+  custom12?: null | string;
   /**
    * The value of the prospect’s 120th custom field.
    */
@@ -4547,6 +4271,10 @@ export interface ProspectsRecord {
    */
   custom129?: null | string;
   /**
+   * The value of the prospect’s 13th custom field.
+   */
+  custom13?: null | string;
+  /**
    * The value of the prospect’s 130th custom field.
    */
   custom130?: null | string;
@@ -4586,6 +4314,10 @@ export interface ProspectsRecord {
    * The value of the prospect’s 139th custom field.
    */
   custom139?: null | string;
+  /**
+   * The value of the prospect’s 14th custom field.
+   */
+  custom14?: null | string;
   /**
    * The value of the prospect’s 140th custom field.
    */
@@ -4627,9 +4359,381 @@ export interface ProspectsRecord {
    */
   custom149?: null | string;
   /**
+   * The value of the prospect’s 15th custom field.
+   */
+  custom15?: null | string;
+  /**
    * The value of the prospect’s 150th custom field.
    */
   custom150?: null | string;
+  /**
+   * The value of the prospect’s 16th custom field.
+   */
+  custom16?: null | string;
+  /**
+   * The value of the prospect’s 17th custom field.
+   */
+  custom17?: null | string;
+  /**
+   * The value of the prospect’s 18th custom field.
+   */
+  custom18?: null | string;
+  /**
+   * The value of the prospect’s 19th custom field.
+   */
+  custom19?: null | string;
+  /**
+   * The value of the prospect’s second custom field.
+   */
+  custom2?: null | string;
+  /**
+   * The value of the prospect’s 20th custom field.
+   */
+  custom20?: null | string;
+  /**
+   * The value of the prospect’s 21st custom field.
+   */
+  custom21?: null | string;
+  /**
+   * The value of the prospect’s 22nd custom field.
+   */
+  custom22?: null | string;
+  /**
+   * The value of the prospect’s 23rd custom field.
+   */
+  custom23?: null | string;
+  /**
+   * The value of the prospect’s 24th custom field.
+   */
+  custom24?: null | string;
+  /**
+   * The value of the prospect’s 25th custom field.
+   */
+  custom25?: null | string;
+  /**
+   * The value of the prospect’s 26th custom field.
+   */
+  custom26?: null | string;
+  /**
+   * The value of the prospect’s 27th custom field.
+   */
+  custom27?: null | string;
+  /**
+   * The value of the prospect’s 28th custom field.
+   */
+  custom28?: null | string;
+  /**
+   * The value of the prospect’s 29th custom field.
+   */
+  custom29?: null | string;
+  /**
+   * The value of the prospect’s third custom field.
+   */
+  custom3?: null | string;
+  /**
+   * The value of the prospect’s 30th custom field.
+   */
+  custom30?: null | string;
+  /**
+   * The value of the prospect’s 31st custom field.
+   */
+  custom31?: null | string;
+  /**
+   * The value of the prospect’s 32nd custom field.
+   */
+  custom32?: null | string;
+  /**
+   * The value of the prospect’s 33rd custom field.
+   */
+  custom33?: null | string;
+  /**
+   * The value of the prospect’s 34th custom field.
+   */
+  custom34?: null | string;
+  /**
+   * The value of the prospect’s 35th custom field.
+   */
+  custom35?: null | string;
+  /**
+   * The value of the prospect’s 36th custom field.
+   */
+  custom36?: null | string;
+  /**
+   * The value of the prospect’s 37th custom field.
+   */
+  custom37?: null | string;
+  /**
+   * The value of the prospect’s 38th custom field.
+   */
+  custom38?: null | string;
+  /**
+   * The value of the prospect’s 39th custom field.
+   */
+  custom39?: null | string;
+  /**
+   * The value of the prospect’s fourth custom field.
+   */
+  custom4?: null | string;
+  /**
+   * The value of the prospect’s 40th custom field.
+   */
+  custom40?: null | string;
+  /**
+   * The value of the prospect’s 41st custom field.
+   */
+  custom41?: null | string;
+  /**
+   * The value of the prospect’s 42nd custom field.
+   */
+  custom42?: null | string;
+  /**
+   * The value of the prospect’s 43rd custom field.
+   */
+  custom43?: null | string;
+  /**
+   * The value of the prospect’s 44th custom field.
+   */
+  custom44?: null | string;
+  /**
+   * The value of the prospect’s 45th custom field.
+   */
+  custom45?: null | string;
+  /**
+   * The value of the prospect’s 46th custom field.
+   */
+  custom46?: null | string;
+  /**
+   * The value of the prospect’s 47th custom field.
+   */
+  custom47?: null | string;
+  /**
+   * The value of the prospect’s 48th custom field.
+   */
+  custom48?: null | string;
+  /**
+   * The value of the prospect’s 49th custom field.
+   */
+  custom49?: null | string;
+  /**
+   * The value of the prospect’s fifth custom field.
+   */
+  custom5?: null | string;
+  /**
+   * The value of the prospect’s 50th custom field.
+   */
+  custom50?: null | string;
+  /**
+   * The value of the prospect’s 51st custom field.
+   */
+  custom51?: null | string;
+  /**
+   * The value of the prospect’s 52nd custom field.
+   */
+  custom52?: null | string;
+  /**
+   * The value of the prospect’s 53rd custom field.
+   */
+  custom53?: null | string;
+  /**
+   * The value of the prospect’s 54th custom field.
+   */
+  custom54?: null | string;
+  /**
+   * The value of the prospect’s 55th custom field.
+   */
+  custom55?: null | string;
+  /**
+   * The value of the prospect’s 56th custom field.
+   */
+  custom56?: null | string;
+  /**
+   * The value of the prospect’s 57th custom field.
+   */
+  custom57?: null | string;
+  /**
+   * The value of the prospect’s 58th custom field.
+   */
+  custom58?: null | string;
+  /**
+   * The value of the prospect’s 59th custom field.
+   */
+  custom59?: null | string;
+  /**
+   * The value of the prospect’s sixth custom field.
+   */
+  custom6?: null | string;
+  /**
+   * The value of the prospect’s 60th custom field.
+   */
+  custom60?: null | string;
+  /**
+   * The value of the prospect’s 61st custom field.
+   */
+  custom61?: null | string;
+  /**
+   * The value of the prospect’s 62nd custom field.
+   */
+  custom62?: null | string;
+  /**
+   * The value of the prospect’s 63rd custom field.
+   */
+  custom63?: null | string;
+  /**
+   * The value of the prospect’s 64th custom field.
+   */
+  custom64?: null | string;
+  /**
+   * The value of the prospect’s 65th custom field.
+   */
+  custom65?: null | string;
+  /**
+   * The value of the prospect’s 66th custom field.
+   */
+  custom66?: null | string;
+  /**
+   * The value of the prospect’s 67th custom field.
+   */
+  custom67?: null | string;
+  /**
+   * The value of the prospect’s 68th custom field.
+   */
+  custom68?: null | string;
+  /**
+   * The value of the prospect’s 69th custom field.
+   */
+  custom69?: null | string;
+  /**
+   * The value of the prospect’s seventh custom field.
+   */
+  custom7?: null | string;
+  /**
+   * The value of the prospect’s 70th custom field.
+   */
+  custom70?: null | string;
+  /**
+   * The value of the prospect’s 71st custom field.
+   */
+  custom71?: null | string;
+  /**
+   * The value of the prospect’s 72nd custom field.
+   */
+  custom72?: null | string;
+  /**
+   * The value of the prospect’s 73rd custom field.
+   */
+  custom73?: null | string;
+  /**
+   * The value of the prospect’s 74th custom field.
+   */
+  custom74?: null | string;
+  /**
+   * The value of the prospect’s 75th custom field.
+   */
+  custom75?: null | string;
+  /**
+   * The value of the prospect’s 76th custom field.
+   */
+  custom76?: null | string;
+  /**
+   * The value of the prospect’s 77th custom field.
+   */
+  custom77?: null | string;
+  /**
+   * The value of the prospect’s 78th custom field.
+   */
+  custom78?: null | string;
+  /**
+   * The value of the prospect’s 79th custom field.
+   */
+  custom79?: null | string;
+  /**
+   * The value of the prospect’s eight custom field.
+   */
+  custom8?: null | string;
+  /**
+   * The value of the prospect’s 80th custom field.
+   */
+  custom80?: null | string;
+  /**
+   * The value of the prospect’s 81st custom field.
+   */
+  custom81?: null | string;
+  /**
+   * The value of the prospect’s 82nd custom field.
+   */
+  custom82?: null | string;
+  /**
+   * The value of the prospect’s 83rd custom field.
+   */
+  custom83?: null | string;
+  /**
+   * The value of the prospect’s 84th custom field.
+   */
+  custom84?: null | string;
+  /**
+   * The value of the prospect’s 85th custom field.
+   */
+  custom85?: null | string;
+  /**
+   * The value of the prospect’s 86th custom field.
+   */
+  custom86?: null | string;
+  /**
+   * The value of the prospect’s 87th custom field.
+   */
+  custom87?: null | string;
+  /**
+   * The value of the prospect’s 88th custom field.
+   */
+  custom88?: null | string;
+  /**
+   * The value of the prospect’s 89th custom field.
+   */
+  custom89?: null | string;
+  /**
+   * The value of the prospect’s ninth custom field.
+   */
+  custom9?: null | string;
+  /**
+   * The value of the prospect’s 90th custom field.
+   */
+  custom90?: null | string;
+  /**
+   * The value of the prospect’s 91st custom field.
+   */
+  custom91?: null | string;
+  /**
+   * The value of the prospect’s 92nd custom field.
+   */
+  custom92?: null | string;
+  /**
+   * The value of the prospect’s 93rd custom field.
+   */
+  custom93?: null | string;
+  /**
+   * The value of the prospect’s 94th custom field.
+   */
+  custom94?: null | string;
+  /**
+   * The value of the prospect’s 95th custom field.
+   */
+  custom95?: null | string;
+  /**
+   * The value of the prospect’s 96th custom field.
+   */
+  custom96?: null | string;
+  /**
+   * The value of the prospect’s 97th custom field.
+   */
+  custom97?: null | string;
+  /**
+   * The value of the prospect’s 98th custom field.
+   */
+  custom98?: null | string;
+  /**
+   * The value of the prospect’s 99th custom field.
+   */
+  custom99?: null | string;
   /**
    * The date the prospect was born.
    */
@@ -4638,6 +4742,14 @@ export interface ProspectsRecord {
    * The degree(s) the prospect has received.
    */
   degree?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  emailContacts?:
+    | null
+    | {
+        [k: string]: unknown;
+      }[];
   /**
    * Whether the prospect is opted out of email, or opted out in general if granular opt-out is not enabled.
    */
@@ -4771,6 +4883,10 @@ export interface ProspectsRecord {
    */
   otherPhones?: null | (null | string)[];
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  personaName?: null | string;
+  /**
    * A custom note field related to the prospect.
    */
   personalNote1?: null | string;
@@ -4807,6 +4923,18 @@ export interface ProspectsRecord {
    */
   sharingTeamId?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  smsOptStatus?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  smsOptedAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  smsOptedOut?: null | boolean;
+  /**
    * A custom source representing where the lead was first acquired.
    */
   source?: null | string;
@@ -4822,6 +4950,10 @@ export interface ProspectsRecord {
    * The prospect’s StackOverflow URL.
    */
   stackOverflowUrl?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  stageName?: null | string;
   /**
    * A list of tag values associated with the account (e.g. ["Interested", "2017 Expo"]).
    */
@@ -4862,6 +4994,10 @@ export interface ProspectsRecord {
    * The date and time the prospect was last updated.
    */
   updatedAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  updaterType?: null | string;
   /**
    * A list of voip phone numbers associated with the prospect.
    */
@@ -4970,397 +5106,9 @@ export interface PurchasesRecord {
    */
   custom1?: null | string;
   /**
-   * The value of the purchases second custom field.
-   */
-  custom2?: null | string;
-  /**
-   * The value of the purchases third custom field.
-   */
-  custom3?: null | string;
-  /**
-   * The value of the purchases fourth custom field.
-   */
-  custom4?: null | string;
-  /**
-   * The value of the purchases fifth custom field.
-   */
-  custom5?: null | string;
-  /**
-   * The value of the purchases sixth custom field.
-   */
-  custom6?: null | string;
-  /**
-   * The value of the purchases seventh custom field.
-   */
-  custom7?: null | string;
-  /**
-   * The value of the purchases eight custom field.
-   */
-  custom8?: null | string;
-  /**
-   * The value of the purchases ninth custom field.
-   */
-  custom9?: null | string;
-  /**
    * The value of the purchases 10th custom field.
    */
   custom10?: null | string;
-  /**
-   * The value of the purchases 11th custom field.
-   */
-  custom11?: null | string;
-  /**
-   * The value of the purchases 12th custom field.
-   */
-  custom12?: null | string;
-  /**
-   * The value of the purchases 13th custom field.
-   */
-  custom13?: null | string;
-  /**
-   * The value of the purchases 14th custom field.
-   */
-  custom14?: null | string;
-  /**
-   * The value of the purchases 15th custom field.
-   */
-  custom15?: null | string;
-  /**
-   * The value of the purchases 16th custom field.
-   */
-  custom16?: null | string;
-  /**
-   * The value of the purchases 17th custom field.
-   */
-  custom17?: null | string;
-  /**
-   * The value of the purchases 18th custom field.
-   */
-  custom18?: null | string;
-  /**
-   * The value of the purchases 19th custom field.
-   */
-  custom19?: null | string;
-  /**
-   * The value of the purchases 20th custom field.
-   */
-  custom20?: null | string;
-  /**
-   * The value of the purchases 21st custom field.
-   */
-  custom21?: null | string;
-  /**
-   * The value of the purchases 22nd custom field.
-   */
-  custom22?: null | string;
-  /**
-   * The value of the purchases 23rd custom field.
-   */
-  custom23?: null | string;
-  /**
-   * The value of the purchases 24th custom field.
-   */
-  custom24?: null | string;
-  /**
-   * The value of the purchases 25th custom field.
-   */
-  custom25?: null | string;
-  /**
-   * The value of the purchases 26th custom field.
-   */
-  custom26?: null | string;
-  /**
-   * The value of the purchases 27th custom field.
-   */
-  custom27?: null | string;
-  /**
-   * The value of the purchases 28th custom field.
-   */
-  custom28?: null | string;
-  /**
-   * The value of the purchases 29th custom field.
-   */
-  custom29?: null | string;
-  /**
-   * The value of the purchases 30th custom field.
-   */
-  custom30?: null | string;
-  /**
-   * The value of the purchases 31st custom field.
-   */
-  custom31?: null | string;
-  /**
-   * The value of the purchases 32nd custom field.
-   */
-  custom32?: null | string;
-  /**
-   * The value of the purchases 33rd custom field.
-   */
-  custom33?: null | string;
-  /**
-   * The value of the purchases 34th custom field.
-   */
-  custom34?: null | string;
-  /**
-   * The value of the purchases 35th custom field.
-   */
-  custom35?: null | string;
-  /**
-   * The value of the purchases 36th custom field.
-   */
-  custom36?: null | string;
-  /**
-   * The value of the purchases 37th custom field.
-   */
-  custom37?: null | string;
-  /**
-   * The value of the purchases 38th custom field.
-   */
-  custom38?: null | string;
-  /**
-   * The value of the purchases 39th custom field.
-   */
-  custom39?: null | string;
-  /**
-   * The value of the purchases 40th custom field.
-   */
-  custom40?: null | string;
-  /**
-   * The value of the purchases 41st custom field.
-   */
-  custom41?: null | string;
-  /**
-   * The value of the purchases 42nd custom field.
-   */
-  custom42?: null | string;
-  /**
-   * The value of the purchases 43rd custom field.
-   */
-  custom43?: null | string;
-  /**
-   * The value of the purchases 44th custom field.
-   */
-  custom44?: null | string;
-  /**
-   * The value of the purchases 45th custom field.
-   */
-  custom45?: null | string;
-  /**
-   * The value of the purchases 46th custom field.
-   */
-  custom46?: null | string;
-  /**
-   * The value of the purchases 47th custom field.
-   */
-  custom47?: null | string;
-  /**
-   * The value of the purchases 48th custom field.
-   */
-  custom48?: null | string;
-  /**
-   * The value of the purchases 49th custom field.
-   */
-  custom49?: null | string;
-  /**
-   * The value of the purchases 50th custom field.
-   */
-  custom50?: null | string;
-  /**
-   * The value of the purchases 51st custom field.
-   */
-  custom51?: null | string;
-  /**
-   * The value of the purchases 52nd custom field.
-   */
-  custom52?: null | string;
-  /**
-   * The value of the purchases 53rd custom field.
-   */
-  custom53?: null | string;
-  /**
-   * The value of the purchases 54th custom field.
-   */
-  custom54?: null | string;
-  /**
-   * The value of the purchases 55th custom field.
-   */
-  custom55?: null | string;
-  /**
-   * The value of the purchases 56th custom field.
-   */
-  custom56?: null | string;
-  /**
-   * The value of the purchases 57th custom field.
-   */
-  custom57?: null | string;
-  /**
-   * The value of the purchases 58th custom field.
-   */
-  custom58?: null | string;
-  /**
-   * The value of the purchases 59th custom field.
-   */
-  custom59?: null | string;
-  /**
-   * The value of the purchases 60th custom field.
-   */
-  custom60?: null | string;
-  /**
-   * The value of the purchases 61st custom field.
-   */
-  custom61?: null | string;
-  /**
-   * The value of the purchases 62nd custom field.
-   */
-  custom62?: null | string;
-  /**
-   * The value of the purchases 63rd custom field.
-   */
-  custom63?: null | string;
-  /**
-   * The value of the purchases 64th custom field.
-   */
-  custom64?: null | string;
-  /**
-   * The value of the purchases 65th custom field.
-   */
-  custom65?: null | string;
-  /**
-   * The value of the purchases 66th custom field.
-   */
-  custom66?: null | string;
-  /**
-   * The value of the purchases 67th custom field.
-   */
-  custom67?: null | string;
-  /**
-   * The value of the purchases 68th custom field.
-   */
-  custom68?: null | string;
-  /**
-   * The value of the purchases 69th custom field.
-   */
-  custom69?: null | string;
-  /**
-   * The value of the purchases 70th custom field.
-   */
-  custom70?: null | string;
-  /**
-   * The value of the purchases 71st custom field.
-   */
-  custom71?: null | string;
-  /**
-   * The value of the purchases 72nd custom field.
-   */
-  custom72?: null | string;
-  /**
-   * The value of the purchases 73rd custom field.
-   */
-  custom73?: null | string;
-  /**
-   * The value of the purchases 74th custom field.
-   */
-  custom74?: null | string;
-  /**
-   * The value of the purchases 75th custom field.
-   */
-  custom75?: null | string;
-  /**
-   * The value of the purchases 76th custom field.
-   */
-  custom76?: null | string;
-  /**
-   * The value of the purchases 77th custom field.
-   */
-  custom77?: null | string;
-  /**
-   * The value of the purchases 78th custom field.
-   */
-  custom78?: null | string;
-  /**
-   * The value of the purchases 79th custom field.
-   */
-  custom79?: null | string;
-  /**
-   * The value of the purchases 80th custom field.
-   */
-  custom80?: null | string;
-  /**
-   * The value of the purchases 81st custom field.
-   */
-  custom81?: null | string;
-  /**
-   * The value of the purchases 82nd custom field.
-   */
-  custom82?: null | string;
-  /**
-   * The value of the purchases 83rd custom field.
-   */
-  custom83?: null | string;
-  /**
-   * The value of the purchases 84th custom field.
-   */
-  custom84?: null | string;
-  /**
-   * The value of the purchases 85th custom field.
-   */
-  custom85?: null | string;
-  /**
-   * The value of the purchases 86th custom field.
-   */
-  custom86?: null | string;
-  /**
-   * The value of the purchases 87th custom field.
-   */
-  custom87?: null | string;
-  /**
-   * The value of the purchases 88th custom field.
-   */
-  custom88?: null | string;
-  /**
-   * The value of the purchases 89th custom field.
-   */
-  custom89?: null | string;
-  /**
-   * The value of the purchases 90th custom field.
-   */
-  custom90?: null | string;
-  /**
-   * The value of the purchases 91st custom field.
-   */
-  custom91?: null | string;
-  /**
-   * The value of the purchases 92nd custom field.
-   */
-  custom92?: null | string;
-  /**
-   * The value of the purchases 93rd custom field.
-   */
-  custom93?: null | string;
-  /**
-   * The value of the purchases 94th custom field.
-   */
-  custom94?: null | string;
-  /**
-   * The value of the purchases 95th custom field.
-   */
-  custom95?: null | string;
-  /**
-   * The value of the purchases 96th custom field.
-   */
-  custom96?: null | string;
-  /**
-   * The value of the purchases 97th custom field.
-   */
-  custom97?: null | string;
-  /**
-   * The value of the purchases 98th custom field.
-   */
-  custom98?: null | string;
-  /**
-   * The value of the purchases 99th custom field.
-   */
-  custom99?: null | string;
   /**
    * The value of the purchases 100th custom field.
    */
@@ -5402,6 +5150,10 @@ export interface PurchasesRecord {
    */
   custom109?: null | string;
   /**
+   * The value of the purchases 11th custom field.
+   */
+  custom11?: null | string;
+  /**
    * The value of the purchases 110th custom field.
    */
   custom110?: null | string;
@@ -5441,6 +5193,10 @@ export interface PurchasesRecord {
    * The value of the purchases 119th custom field.
    */
   custom119?: null | string;
+  /**
+   * The value of the purchases 12th custom field.
+   */
+  custom12?: null | string;
   /**
    * The value of the purchases 120th custom field.
    */
@@ -5482,6 +5238,10 @@ export interface PurchasesRecord {
    */
   custom129?: null | string;
   /**
+   * The value of the purchases 13th custom field.
+   */
+  custom13?: null | string;
+  /**
    * The value of the purchases 130th custom field.
    */
   custom130?: null | string;
@@ -5521,6 +5281,10 @@ export interface PurchasesRecord {
    * The value of the purchases 139th custom field.
    */
   custom139?: null | string;
+  /**
+   * The value of the purchases 14th custom field.
+   */
+  custom14?: null | string;
   /**
    * The value of the purchases 140th custom field.
    */
@@ -5562,9 +5326,381 @@ export interface PurchasesRecord {
    */
   custom149?: null | string;
   /**
+   * The value of the purchases 15th custom field.
+   */
+  custom15?: null | string;
+  /**
    * The value of the purchases 150th custom field.
    */
   custom150?: null | string;
+  /**
+   * The value of the purchases 16th custom field.
+   */
+  custom16?: null | string;
+  /**
+   * The value of the purchases 17th custom field.
+   */
+  custom17?: null | string;
+  /**
+   * The value of the purchases 18th custom field.
+   */
+  custom18?: null | string;
+  /**
+   * The value of the purchases 19th custom field.
+   */
+  custom19?: null | string;
+  /**
+   * The value of the purchases second custom field.
+   */
+  custom2?: null | string;
+  /**
+   * The value of the purchases 20th custom field.
+   */
+  custom20?: null | string;
+  /**
+   * The value of the purchases 21st custom field.
+   */
+  custom21?: null | string;
+  /**
+   * The value of the purchases 22nd custom field.
+   */
+  custom22?: null | string;
+  /**
+   * The value of the purchases 23rd custom field.
+   */
+  custom23?: null | string;
+  /**
+   * The value of the purchases 24th custom field.
+   */
+  custom24?: null | string;
+  /**
+   * The value of the purchases 25th custom field.
+   */
+  custom25?: null | string;
+  /**
+   * The value of the purchases 26th custom field.
+   */
+  custom26?: null | string;
+  /**
+   * The value of the purchases 27th custom field.
+   */
+  custom27?: null | string;
+  /**
+   * The value of the purchases 28th custom field.
+   */
+  custom28?: null | string;
+  /**
+   * The value of the purchases 29th custom field.
+   */
+  custom29?: null | string;
+  /**
+   * The value of the purchases third custom field.
+   */
+  custom3?: null | string;
+  /**
+   * The value of the purchases 30th custom field.
+   */
+  custom30?: null | string;
+  /**
+   * The value of the purchases 31st custom field.
+   */
+  custom31?: null | string;
+  /**
+   * The value of the purchases 32nd custom field.
+   */
+  custom32?: null | string;
+  /**
+   * The value of the purchases 33rd custom field.
+   */
+  custom33?: null | string;
+  /**
+   * The value of the purchases 34th custom field.
+   */
+  custom34?: null | string;
+  /**
+   * The value of the purchases 35th custom field.
+   */
+  custom35?: null | string;
+  /**
+   * The value of the purchases 36th custom field.
+   */
+  custom36?: null | string;
+  /**
+   * The value of the purchases 37th custom field.
+   */
+  custom37?: null | string;
+  /**
+   * The value of the purchases 38th custom field.
+   */
+  custom38?: null | string;
+  /**
+   * The value of the purchases 39th custom field.
+   */
+  custom39?: null | string;
+  /**
+   * The value of the purchases fourth custom field.
+   */
+  custom4?: null | string;
+  /**
+   * The value of the purchases 40th custom field.
+   */
+  custom40?: null | string;
+  /**
+   * The value of the purchases 41st custom field.
+   */
+  custom41?: null | string;
+  /**
+   * The value of the purchases 42nd custom field.
+   */
+  custom42?: null | string;
+  /**
+   * The value of the purchases 43rd custom field.
+   */
+  custom43?: null | string;
+  /**
+   * The value of the purchases 44th custom field.
+   */
+  custom44?: null | string;
+  /**
+   * The value of the purchases 45th custom field.
+   */
+  custom45?: null | string;
+  /**
+   * The value of the purchases 46th custom field.
+   */
+  custom46?: null | string;
+  /**
+   * The value of the purchases 47th custom field.
+   */
+  custom47?: null | string;
+  /**
+   * The value of the purchases 48th custom field.
+   */
+  custom48?: null | string;
+  /**
+   * The value of the purchases 49th custom field.
+   */
+  custom49?: null | string;
+  /**
+   * The value of the purchases fifth custom field.
+   */
+  custom5?: null | string;
+  /**
+   * The value of the purchases 50th custom field.
+   */
+  custom50?: null | string;
+  /**
+   * The value of the purchases 51st custom field.
+   */
+  custom51?: null | string;
+  /**
+   * The value of the purchases 52nd custom field.
+   */
+  custom52?: null | string;
+  /**
+   * The value of the purchases 53rd custom field.
+   */
+  custom53?: null | string;
+  /**
+   * The value of the purchases 54th custom field.
+   */
+  custom54?: null | string;
+  /**
+   * The value of the purchases 55th custom field.
+   */
+  custom55?: null | string;
+  /**
+   * The value of the purchases 56th custom field.
+   */
+  custom56?: null | string;
+  /**
+   * The value of the purchases 57th custom field.
+   */
+  custom57?: null | string;
+  /**
+   * The value of the purchases 58th custom field.
+   */
+  custom58?: null | string;
+  /**
+   * The value of the purchases 59th custom field.
+   */
+  custom59?: null | string;
+  /**
+   * The value of the purchases sixth custom field.
+   */
+  custom6?: null | string;
+  /**
+   * The value of the purchases 60th custom field.
+   */
+  custom60?: null | string;
+  /**
+   * The value of the purchases 61st custom field.
+   */
+  custom61?: null | string;
+  /**
+   * The value of the purchases 62nd custom field.
+   */
+  custom62?: null | string;
+  /**
+   * The value of the purchases 63rd custom field.
+   */
+  custom63?: null | string;
+  /**
+   * The value of the purchases 64th custom field.
+   */
+  custom64?: null | string;
+  /**
+   * The value of the purchases 65th custom field.
+   */
+  custom65?: null | string;
+  /**
+   * The value of the purchases 66th custom field.
+   */
+  custom66?: null | string;
+  /**
+   * The value of the purchases 67th custom field.
+   */
+  custom67?: null | string;
+  /**
+   * The value of the purchases 68th custom field.
+   */
+  custom68?: null | string;
+  /**
+   * The value of the purchases 69th custom field.
+   */
+  custom69?: null | string;
+  /**
+   * The value of the purchases seventh custom field.
+   */
+  custom7?: null | string;
+  /**
+   * The value of the purchases 70th custom field.
+   */
+  custom70?: null | string;
+  /**
+   * The value of the purchases 71st custom field.
+   */
+  custom71?: null | string;
+  /**
+   * The value of the purchases 72nd custom field.
+   */
+  custom72?: null | string;
+  /**
+   * The value of the purchases 73rd custom field.
+   */
+  custom73?: null | string;
+  /**
+   * The value of the purchases 74th custom field.
+   */
+  custom74?: null | string;
+  /**
+   * The value of the purchases 75th custom field.
+   */
+  custom75?: null | string;
+  /**
+   * The value of the purchases 76th custom field.
+   */
+  custom76?: null | string;
+  /**
+   * The value of the purchases 77th custom field.
+   */
+  custom77?: null | string;
+  /**
+   * The value of the purchases 78th custom field.
+   */
+  custom78?: null | string;
+  /**
+   * The value of the purchases 79th custom field.
+   */
+  custom79?: null | string;
+  /**
+   * The value of the purchases eight custom field.
+   */
+  custom8?: null | string;
+  /**
+   * The value of the purchases 80th custom field.
+   */
+  custom80?: null | string;
+  /**
+   * The value of the purchases 81st custom field.
+   */
+  custom81?: null | string;
+  /**
+   * The value of the purchases 82nd custom field.
+   */
+  custom82?: null | string;
+  /**
+   * The value of the purchases 83rd custom field.
+   */
+  custom83?: null | string;
+  /**
+   * The value of the purchases 84th custom field.
+   */
+  custom84?: null | string;
+  /**
+   * The value of the purchases 85th custom field.
+   */
+  custom85?: null | string;
+  /**
+   * The value of the purchases 86th custom field.
+   */
+  custom86?: null | string;
+  /**
+   * The value of the purchases 87th custom field.
+   */
+  custom87?: null | string;
+  /**
+   * The value of the purchases 88th custom field.
+   */
+  custom88?: null | string;
+  /**
+   * The value of the purchases 89th custom field.
+   */
+  custom89?: null | string;
+  /**
+   * The value of the purchases ninth custom field.
+   */
+  custom9?: null | string;
+  /**
+   * The value of the purchases 90th custom field.
+   */
+  custom90?: null | string;
+  /**
+   * The value of the purchases 91st custom field.
+   */
+  custom91?: null | string;
+  /**
+   * The value of the purchases 92nd custom field.
+   */
+  custom92?: null | string;
+  /**
+   * The value of the purchases 93rd custom field.
+   */
+  custom93?: null | string;
+  /**
+   * The value of the purchases 94th custom field.
+   */
+  custom94?: null | string;
+  /**
+   * The value of the purchases 95th custom field.
+   */
+  custom95?: null | string;
+  /**
+   * The value of the purchases 96th custom field.
+   */
+  custom96?: null | string;
+  /**
+   * The value of the purchases 97th custom field.
+   */
+  custom97?: null | string;
+  /**
+   * The value of the purchases 98th custom field.
+   */
+  custom98?: null | string;
+  /**
+   * The value of the purchases 99th custom field.
+   */
+  custom99?: null | string;
   /**
    * A description of the purchase.
    */
@@ -6239,6 +6375,10 @@ export interface SequencesRecord {
    */
   enabledAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  engagementScore?: null | number;
+  /**
    * The total count of failed mailings from this sequence.
    */
   failureCount?: null | number;
@@ -6246,6 +6386,10 @@ export interface SequencesRecord {
    * Deprecated. This boolean value exists only to maintain backward compatibility and primaryReplyAction should be used instead. True if primaryReplyAction is "finish", false otherwise.
    */
   finishOnReply?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  interestedCount?: null | number;
   /**
    * The date and time the sequence was last used.
    */
@@ -7038,6 +7182,10 @@ export interface UsersRecord {
    */
   accountsViewId?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  activeProspectsCount?: null | number;
+  /**
    * A boolean value whether the user's activity notifications are disabled.
    */
   activityNotificationsDisabled?: null | boolean;
@@ -7122,6 +7270,10 @@ export interface UsersRecord {
    */
   firstName?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  globalId?: null | string;
+  /**
    * The telephone number of the user's inbound bridge phone.
    */
   inboundBridgePhone?: null | string;
@@ -7177,6 +7329,10 @@ export interface UsersRecord {
    * A boolean value whether the user's mailbox error emails are enabled.
    */
   mailboxErrorEmailEnabled?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingsDeliveredCount?: null | number;
   /**
    * A boolean value whether the user's meeting engagement notifications are enabled.
    */
@@ -7273,6 +7429,10 @@ export interface UsersRecord {
    * A boolean value whether the user's sender notifications are excluded.
    */
   senderNotificationsExcluded?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  tasksDueCount?: null | number;
   /**
    * The default smart view to load on the tasks index view.
    */

@@ -5,18 +5,22 @@
  * - The access token is reused until shortly before `expires_in` (§8.2: 7200 s).
  * - Every refresh returns a new refresh token and the old one may die at once (§8.3): the new one
  *   is used for every later refresh and handed to `onRefreshToken` (which emits a CONTROL message).
- * - A throttled token endpoint (429, one mint per 60 s, §6 and §9 #10) is waited out, not hammered.
+ * - A throttled token endpoint (429, one mint per 60 s, §6 and §9 #10) is waited out, not hammered:
+ *   as long as `Retry-After` says, else until 60 s after the last mint.
  * - `invalid_grant` / `invalid_client` are config errors: the user must re-authorize.
  */
 import fetch from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
 import { backoffMs, type Clock } from "./clock.js";
+import { retryAfterMs } from "./rate-limit.js";
+
+export { retryAfterMs };
 
 /** Successful token endpoint response (§8.2). `expires_in` is in seconds. */
 interface TokenResponse {
   access_token: string;
   token_type?: string;
-  expires_in?: number;
+  expires_in?: number | string;
   refresh_token?: string;
   scope?: string;
   created_at?: number;
@@ -39,21 +43,43 @@ export interface OAuthOptions {
   /** Longest wait for a throttled token endpoint, ms. */
   maxWaitMs: number;
   signal?: AbortSignal;
-  /** Wait after a token-endpoint 429 without Retry-After, ms (Outreach mints once per 60 s). Default 60 000. */
-  throttleWaitMs?: number;
+  /**
+   * Outreach mints one token per user and app per this many ms (§6: 60 s). After a 429 without
+   * `Retry-After` the source waits until that long after its own last mint (or that long, when it
+   * has not minted yet). Default 60 000.
+   */
+  minMintIntervalMs?: number;
+  /** Base of the full-jitter backoff for 5xx and network errors of the token endpoint, ms. Default 500. */
+  backoffBaseMs?: number;
+  /** Per-request timeout, ms. Default 60 000. */
+  timeoutMs?: number;
 }
 
+/** Attempts per refresh for network errors and 5xx of the token endpoint. */
 const MAX_ATTEMPTS = 5;
+/** 429 answers one refresh waits out before giving up. */
+const MAX_THROTTLED = 5;
+
+/**
+ * How long before expiry a token is replaced: a tenth of its lifetime, at least half of it up to
+ * 30 s (so 2-second test tokens are replaced after one second), at most 5 minutes.
+ */
+export function refreshMarginMs(lifetimeMs: number): number {
+  return Math.min(300_000, Math.max(lifetimeMs / 10, Math.min(lifetimeMs / 2, 30_000)));
+}
 
 /** Supplies access tokens, refreshing them as needed. */
 export class OAuthTokens {
   private token: { value: string; refreshAtMs: number } | undefined;
   private inFlight: Promise<string> | undefined;
   private refreshToken: string;
+  private lastMintMs: number | undefined;
   /** Set once the token endpoint refused the credentials: later calls fail at once, without a request. */
   private refused: AuthError | undefined;
   /** Scopes the last token response granted (space-separated in the response), if it said. */
   grantedScopes: string[] | undefined;
+  /** Successful mints so far. */
+  mints = 0;
 
   constructor(private readonly options: OAuthOptions) {
     this.refreshToken = options.refreshToken;
@@ -66,10 +92,11 @@ export class OAuthTokens {
   }
 
   /**
-   * After a 401 for `rejected`: a fresh token (refreshing once, shared by every caller that saw the
-   * same rejected token).
+   * After a 401 for `rejected`: a fresh token. Callers that saw the same rejected token share one
+   * refresh; a caller whose token was already replaced gets the new one without a refresh.
    */
   async renew(rejected: string): Promise<string> {
+    if (this.inFlight) return this.inFlight;
     if (this.token && this.token.value !== rejected) return this.token.value;
     this.token = undefined;
     return this.refresh();
@@ -84,8 +111,12 @@ export class OAuthTokens {
   }
 
   private async mint(): Promise<string> {
-    const { clock, tokenUrl } = this.options;
-    for (let attempt = 0; ; attempt++) {
+    const { clock, tokenUrl, signal } = this.options;
+    const interval = this.options.minMintIntervalMs ?? 60_000;
+    let failures = 0;
+    let throttled = 0;
+    for (;;) {
+      signal?.throwIfAborted();
       const body = new URLSearchParams({
         grant_type: "refresh_token",
         client_id: this.options.clientId,
@@ -97,51 +128,63 @@ export class OAuthTokens {
       let text: string;
       let retryAfter: string | null = null;
       try {
+        const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 60_000);
         const response = await fetch(tokenUrl.href, {
           method: "POST",
           headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
           body: body.toString(),
-          signal: AbortSignal.timeout(60_000),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          redirect: "manual",
         });
         status = response.status;
         text = await response.text();
         retryAfter = response.headers.get("retry-after");
       } catch (error) {
-        if (attempt + 1 >= MAX_ATTEMPTS) {
+        if (signal?.aborted) throw signal.reason ?? error;
+        if (++failures >= MAX_ATTEMPTS) {
           throw new ConnectorError(
             `Cannot reach the Outreach token endpoint ${tokenUrl.origin}: ${(error as Error).message}. Check token_url and the network.`,
             "transient_error",
           );
         }
-        await clock.sleep(backoffMs(attempt), this.options.signal);
+        await clock.sleep(backoffMs(failures - 1, this.options.backoffBaseMs ?? 500), signal);
         continue;
       }
       if (status === 200) return this.accept(text);
       if (status === 429) {
-        const waitMs = retryAfterMs(retryAfter, clock.now()) ?? this.options.throttleWaitMs ?? 60_000;
-        if (waitMs > this.options.maxWaitMs || attempt + 1 >= MAX_ATTEMPTS) {
-          throw new ConnectorError("The Outreach token endpoint keeps refusing new tokens (429 Retry later).", "transient_error");
+        // One mint per user and app per 60 s (§6, §8.2): wait it out instead of asking again at once.
+        const now = clock.now();
+        const told = retryAfterMs(retryAfter, now);
+        const waitMs = told ?? (this.lastMintMs === undefined ? interval : Math.max(1000, this.lastMintMs + interval - now));
+        if (++throttled > MAX_THROTTLED) {
+          throw new ConnectorError(`The Outreach token endpoint refused ${MAX_THROTTLED} times in a row to mint a token (429 Retry later). Run the sync later.`, "transient_error", text.slice(0, 300));
         }
-        this.options.log(`Token endpoint throttled (429); waiting ${Math.round(waitMs / 1000)} s before minting again.`);
-        await clock.sleep(waitMs, this.options.signal);
+        if (waitMs > this.options.maxWaitMs) {
+          throw new ConnectorError(
+            `The Outreach token endpoint is throttled (429) for ${Math.ceil(waitMs / 1000)} s, longer than max_rate_limit_wait_seconds. Run the sync later.`,
+            "transient_error",
+            text.slice(0, 300),
+          );
+        }
+        this.options.log(
+          `Token endpoint throttled (429${told !== undefined ? `, Retry-After: ${retryAfter}` : ""}); waiting ${(waitMs / 1000).toFixed(1)} s before minting again (Outreach mints one token per user and app per ${Math.round(interval / 1000)} s).`,
+        );
+        await clock.sleep(waitMs, signal);
         continue;
       }
       const error = oauthError(text);
       if (status === 400 || status === 401 || error === "invalid_grant" || error === "invalid_client") {
         const what =
           error === "invalid_client"
-            ? "the client_id / client_secret pair (invalid_client)"
-            : `the refresh token (${error ?? `HTTP ${status}`})`;
-        this.refused = new AuthError(
-          `Outreach rejected ${what}. Re-authorize the connection to get a new refresh token, and check client_id and client_secret.`,
-          `token endpoint answered ${status}: ${text.slice(0, 300)}`,
-        );
+            ? "the client_id / client_secret pair (invalid_client). Check client_id and client_secret, then re-authorize the connection"
+            : `the refresh token (${error ?? `HTTP ${status}`}): it expired, was used already or was revoked. Re-authorize the connection (run the OAuth consent flow again) to get a new refresh_token`;
+        this.refused = new AuthError(`Outreach rejected ${what}.`, `token endpoint answered ${status}: ${text.slice(0, 300)}`);
         throw this.refused;
       }
-      if (attempt + 1 >= MAX_ATTEMPTS) {
+      if (++failures >= MAX_ATTEMPTS) {
         throw new ConnectorError(`The Outreach token endpoint failed with HTTP ${status}.`, "transient_error", text.slice(0, 300));
       }
-      await clock.sleep(backoffMs(attempt), this.options.signal);
+      await clock.sleep(backoffMs(failures - 1, this.options.backoffBaseMs ?? 500), signal);
     }
   }
 
@@ -152,9 +195,12 @@ export class OAuthTokens {
     } catch {
       throw new ConnectorError("The Outreach token endpoint answered 200 with a body that is not JSON.", "transient_error");
     }
-    if (typeof parsed.access_token !== "string" || parsed.access_token === "") {
+    if (parsed === null || typeof parsed.access_token !== "string" || parsed.access_token === "") {
       throw new ConnectorError("The Outreach token endpoint answered without an access_token.", "system_error");
     }
+    const now = this.options.clock.now();
+    this.lastMintMs = now;
+    this.mints++;
     this.options.onSecret(parsed.access_token);
     if (typeof parsed.refresh_token === "string" && parsed.refresh_token !== "" && parsed.refresh_token !== this.refreshToken) {
       this.options.onSecret(parsed.refresh_token);
@@ -162,10 +208,9 @@ export class OAuthTokens {
       await this.options.onRefreshToken(parsed.refresh_token);
     }
     if (typeof parsed.scope === "string") this.grantedScopes = parsed.scope.split(/[\s,]+/).filter(Boolean);
-    const lifetimeMs = (typeof parsed.expires_in === "number" && parsed.expires_in > 0 ? parsed.expires_in : 7200) * 1000;
-    // Refresh a little early: 10 % of the lifetime, at most 5 minutes.
-    const marginMs = Math.min(300_000, lifetimeMs / 10);
-    this.token = { value: parsed.access_token, refreshAtMs: this.options.clock.now() + lifetimeMs - marginMs };
+    const expiresIn = Number(parsed.expires_in);
+    const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 7200) * 1000;
+    this.token = { value: parsed.access_token, refreshAtMs: now + lifetimeMs - refreshMarginMs(lifetimeMs) };
     return parsed.access_token;
   }
 }
@@ -177,16 +222,4 @@ function oauthError(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Milliseconds to wait from a `Retry-After` value: delta seconds, an HTTP date or an ISO timestamp
- * (Outreach's 503 maintenance uses ISO; outreach-api.md §7). Undefined when absent or unreadable.
- */
-export function retryAfterMs(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value === null || value === undefined || value.trim() === "") return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(/\d{2}:\d{2}(:\d{2})?(\.\d+)?$/.test(v) && /^\d{4}-/.test(v) ? `${v}Z` : v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

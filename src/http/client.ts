@@ -2,15 +2,15 @@
  * One GET of a JSON:API document from the Outreach API, with everything a request needs:
  * origin check (the bearer token never leaves the configured API origin), auth headers, the shared
  * rate budget, 401 → refresh once and replay, 429 → wait and replay, retries with full-jitter
- * backoff for 5xx, resets, timeouts and incomplete 2xx bodies, and classified errors for the rest
- * (outreach-api.md §7). Nothing here knows about Airbyte messages.
+ * backoff for 5xx, resets, timeouts and incomplete 2xx bodies (503 maintenance: as long as its
+ * `Retry-After` says), and classified errors for the rest (outreach-api.md §7). Nothing here knows
+ * about Airbyte messages.
  */
 import fetch, { type Response } from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
 import type { ResourceObject } from "../records.js";
-import { retryAfterMs } from "./auth.js";
 import { backoffMs, type Clock } from "./clock.js";
-import type { RateLimiter } from "./rate-limit.js";
+import { retryAfterMs, type RateLimiter, type WaitHooks } from "./rate-limit.js";
 
 /** A JSON:API collection document (outreach-api.md §3.1). */
 export interface CollectionDocument {
@@ -27,10 +27,18 @@ export class GatewayError extends ConnectorError {
   }
 }
 
+/** Where access tokens come from (OAuthTokens). */
+export interface TokenSource {
+  /** A valid access token, refreshed first when it expires soon. */
+  accessToken(): Promise<string>;
+  /** After a 401 for `rejected`: a fresh token, one refresh shared by every caller that saw it. */
+  renew(rejected: string): Promise<string>;
+}
+
 export interface ClientOptions {
   /** Configured API base; requests go only to its origin. */
   baseUrl: URL;
-  tokens: { accessToken(): Promise<string>; renew(rejected: string): Promise<string> };
+  tokens: TokenSource;
   limiter: RateLimiter;
   clock: Clock;
   log: (message: string) => void;
@@ -39,9 +47,17 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Retries for 5xx, resets, timeouts and broken bodies. Default 5. */
   maxRetries?: number;
+  /** Base of the full-jitter backoff, ms. Default 500 (then 1, 2, 4, 8 s; capped at 30 s). */
+  backoffBaseMs?: number;
+  /** Longest wait for a 503 maintenance window (max_rate_limit_wait_seconds), ms. Default: no limit. */
+  maxWaitMs?: number;
+  /** Per-stream hooks: log label and RATE_LIMITED reporting. */
+  hooks?: WaitHooks;
 }
 
 const MAX_429_WAITS = 50;
+/** Refreshes one request may trigger on 401: one for an expired token, one more if a concurrent refresh replaced it. */
+const MAX_RENEWALS = 2;
 
 /** Fetches JSON:API documents. */
 export class OutreachClient {
@@ -52,42 +68,51 @@ export class OutreachClient {
     return this.options.baseUrl;
   }
 
+  /** A client sharing this one's token source, budget and signal, with hooks of its own (one per stream). */
+  withHooks(hooks: WaitHooks): OutreachClient {
+    return new OutreachClient({ ...this.options, hooks: { ...this.options.hooks, ...hooks } });
+  }
+
   /**
    * GETs one collection document.
    * @param url absolute URL on the configured origin (a first page, or a `links.next` verbatim)
    * @param gatewayRetries false: throw GatewayError on 502/504 at once (the reader halves the page);
    *   true: retry them like other 5xx
    * @throws ConnectorError config_error (401 after a refresh, 403 scope, 404 path), transient_error
-   *   (retries exhausted, rate-limit wait too long), system_error (unexpected 4xx or body shape)
+   *   (retries exhausted, rate-limit wait too long), system_error (other 4xx, a foreign origin)
    */
   async getCollection(url: URL, gatewayRetries = true): Promise<CollectionDocument> {
-    const { baseUrl, clock, signal } = this.options;
+    const { baseUrl, signal } = this.options;
+    const hooks = this.options.hooks ?? {};
     if (url.origin !== baseUrl.origin) {
       throw new ConnectorError(
         `Refusing to follow a link to ${url.origin}: only ${baseUrl.origin} (base_url) receives the access token.`,
         "system_error",
+        `links.next pointed to ${url.origin}${url.pathname}`,
       );
     }
     const maxRetries = this.options.maxRetries ?? 5;
     let failures = 0;
     let waits429 = 0;
-    let renewed = false;
-    let token = await this.options.tokens.accessToken();
+    let renewals = 0;
     for (;;) {
       signal?.throwIfAborted();
-      await this.options.limiter.acquire(signal);
-      if (!renewed) token = await this.options.tokens.accessToken();
+      await this.options.limiter.acquire(signal, hooks);
+      // Checked before every request, links.next ones included (outreach-api.md §9 #1).
+      const token = await this.options.tokens.accessToken();
       let response: Response;
       let text: string;
       try {
         response = await fetch(url.href, {
           headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/vnd.api+json", Accept: "application/vnd.api+json" },
           signal: anySignal(signal, AbortSignal.timeout(this.options.timeoutMs ?? 120_000)),
+          redirect: "manual",
         });
         text = await response.text();
       } catch (error) {
-        if (signal?.aborted) throw error;
-        failures = await this.retry(failures, maxRetries, `request failed: ${(error as Error).message}`);
+        if (signal?.aborted) throw signal.reason ?? error;
+        const what = (error as Error).name === "TimeoutError" || (error as Error).name === "AbortError" ? "the request timed out" : `request failed: ${(error as Error).message}`;
+        failures = await this.retry(failures, maxRetries, what);
         continue;
       }
       this.options.limiter.observe(response.headers);
@@ -99,36 +124,57 @@ export class OutreachClient {
         continue;
       }
       if (status === 401) {
-        if (renewed) {
+        if (renewals >= MAX_RENEWALS) {
           throw new AuthError("Outreach rejected a freshly refreshed access token (401). Re-authorize the connection.", describe(text));
         }
-        renewed = true;
-        token = await this.options.tokens.renew(token);
+        renewals++;
+        await this.options.tokens.renew(token);
         continue;
       }
       if (status === 429) {
         if (++waits429 > MAX_429_WAITS) throw new ConnectorError("Outreach keeps answering 429 Too Many Requests.", "transient_error");
-        await this.options.limiter.afterTooManyRequests(response.headers, waits429, signal);
+        await this.options.limiter.afterTooManyRequests(response.headers, waits429, signal, hooks);
         continue;
       }
       if ((status === 502 || status === 504) && !gatewayRetries) throw new GatewayError(status);
       if (status >= 500) {
-        const wait = status === 503 ? retryAfterMs(response.headers.get("retry-after"), clock.now()) : undefined;
-        failures = await this.retry(failures, maxRetries, `HTTP ${status}${describe(text) ? `: ${describe(text)}` : ""}`, wait);
+        const detail = describe(text);
+        failures = await this.retry(failures, maxRetries, `HTTP ${status}${detail ? `: ${detail}` : ""}`, response.headers.get("retry-after"));
         continue;
       }
       throw clientError(status, text, url);
     }
   }
 
-  /** Sleeps before the next attempt, or throws when the retries are spent. Returns the new failure count. */
-  private async retry(failures: number, maxRetries: number, reason: string, waitMs?: number): Promise<number> {
+  /**
+   * Sleeps before the next attempt — as `Retry-After` says when the response gave one (503
+   * maintenance), else full-jitter backoff — or throws when the retries are spent.
+   * @returns the new failure count
+   */
+  private async retry(failures: number, maxRetries: number, reason: string, retryAfter?: string | null): Promise<number> {
     if (failures >= maxRetries) {
       throw new ConnectorError(`Outreach request failed after ${maxRetries + 1} attempts: ${reason}`, "transient_error");
     }
-    const ms = waitMs ?? backoffMs(failures);
-    this.options.log(`Retrying in ${(ms / 1000).toFixed(1)} s (attempt ${failures + 2} of ${maxRetries + 1}): ${reason}`);
-    await this.options.clock.sleep(ms, this.options.signal);
+    const { clock, signal } = this.options;
+    const hooks = this.options.hooks ?? {};
+    const label = hooks.label ? `${hooks.label}: ` : "";
+    const told = retryAfterMs(retryAfter, clock.now());
+    if (told !== undefined) {
+      const maxWaitMs = this.options.maxWaitMs ?? Infinity;
+      if (told > maxWaitMs) {
+        throw new ConnectorError(
+          `${reason}; Outreach asks to retry after ${retryAfter} (${Math.ceil(told / 1000)} s), longer than max_rate_limit_wait_seconds (${Math.round(maxWaitMs / 1000)} s). Run the sync later.`,
+          "transient_error",
+        );
+      }
+      const ms = told + Math.random() * 1000;
+      this.options.log(`${label}Retrying in ${(ms / 1000).toFixed(1)} s as Retry-After says (attempt ${failures + 2} of ${maxRetries + 1}): ${reason}`);
+      await clock.sleep(ms, signal);
+    } else {
+      const ms = backoffMs(failures, this.options.backoffBaseMs ?? 500);
+      this.options.log(`${label}Retrying in ${(ms / 1000).toFixed(1)} s (attempt ${failures + 2} of ${maxRetries + 1}): ${reason}`);
+      await clock.sleep(ms, signal);
+    }
     return failures + 1;
   }
 }
@@ -146,7 +192,7 @@ function parseCollection(text: string): CollectionDocument | undefined {
 }
 
 /** `id: detail` of a JSON:API error body, or the OAuth gateway's `error: description`, or a snippet. */
-function describe(text: string): string {
+export function describe(text: string): string {
   try {
     const body = JSON.parse(text) as { errors?: { id?: string; title?: string; detail?: string; details?: string }[]; error?: string; description?: string };
     const e = body.errors?.[0];
@@ -155,17 +201,22 @@ function describe(text: string): string {
   } catch {
     // not JSON
   }
-  return text.slice(0, 200);
+  return text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
+}
+
+/** The OAuth scope a 403 body names (`unauthorizedOauthScope`), if any. */
+export function scopeOf(detail: string): string | undefined {
+  return /scope '([^']+)'/.exec(detail)?.[1];
 }
 
 function clientError(status: number, text: string, url: URL): ConnectorError {
   const detail = describe(text);
   if (status === 403) {
-    const scope = /scope '([^']+)'/.exec(detail)?.[1];
+    const scope = scopeOf(detail);
     return new ConnectorError(
       scope
         ? `The Outreach token lacks the OAuth scope '${scope}'. Add it to the app and re-authorize the connection.`
-        : `Outreach refused access (403): ${detail}`,
+        : `Outreach refused access to ${url.pathname} (403): ${detail}`,
       "config_error",
       detail,
     );

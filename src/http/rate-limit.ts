@@ -3,17 +3,18 @@
  * - the API's own budget from `X-RateLimit-Limit/-Remaining/-Reset` (10,000 per user per hour),
  *   paced so it is spread over the time left instead of spent and then waited out;
  * - the user's `max_requests_per_hour` cap over any rolling hour;
- * - waits after a 429 from `Retry-After`, else the reset, else exponential backoff.
- * Every wait over a few seconds is reported through `log`; a wait longer than `maxWaitMs` throws a
- * transient ConnectorError instead of sleeping.
+ * - waits after a 429 from `Retry-After`, else the reset, else exponential backoff (plus jitter);
+ *   a 429 also holds back the other streams until the same moment (the budget is per user).
+ * Every wait over a few seconds is reported through `log` with its length and reason; a wait
+ * longer than `maxWaitMs` throws a transient ConnectorError instead of sleeping, and then leaves
+ * the shared budget alone, so the other streams go on.
  */
 import { ConnectorError } from "../errors.js";
-import { retryAfterMs } from "./auth.js";
 import { backoffMs, type Clock } from "./clock.js";
 
 const HOUR_MS = 3_600_000;
-/** Waits longer than this are logged. */
-const LOG_WAIT_MS = 5_000;
+/** Waits longer than this are logged (and reported as RATE_LIMITED). */
+export const LOG_WAIT_MS = 5_000;
 
 /** Response headers the limiter reads. */
 export interface HeaderSource {
@@ -25,32 +26,67 @@ export interface RateLimiterOptions {
   maxRequestsPerHour?: number;
   maxWaitMs: number;
   log: (message: string) => void;
-  /** Called before a rate-limit wait with the epoch ms at which the quota resets (for STREAM_STATUS reasons). */
-  onWait?: (resetAtMs: number) => void;
+}
+
+/** Per-caller (per-stream) hooks of a wait. */
+export interface WaitHooks {
+  /** Prefix of log lines, e.g. the stream name. */
+  label?: string;
+  /**
+   * Called before a rate-limit wait worth reporting (after a 429, or any wait over LOG_WAIT_MS)
+   * with the epoch ms at which the wait ends (the `quota_reset` of a RATE_LIMITED stream status).
+   */
+  onRateLimited?: (untilMs: number) => void;
 }
 
 /**
- * Reads `X-RateLimit-Reset` in every form seen or guessed (§6, §11): epoch seconds (> 10^9), epoch
- * ms (> 10^12), seconds from now (small numbers), or an ISO/HTTP date. Returns epoch ms or undefined.
+ * The first value of a header that a proxy may have repeated (`fetch` joins repeats with ", ").
+ * Thousands separators ("9,998") stay inside the value.
+ */
+function firstValue(raw: string): string {
+  return raw.split(/,\s+/)[0]!.trim();
+}
+
+/**
+ * Milliseconds to wait from a `Retry-After` value: delta seconds, an HTTP date or an ISO timestamp
+ * (Outreach's 503 maintenance uses ISO, and a zone-less ISO time is UTC; outreach-api.md §6, §7).
+ * Undefined when absent or unreadable; 0 for a moment in the past.
+ */
+export function retryAfterMs(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value === null || value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  if (/^\d+(\.\d+)?$/.test(firstValue(v))) return Number(firstValue(v)) * 1000;
+  const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v);
+  const at = Date.parse(zoneless ? `${v.replace(" ", "T")}Z` : v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/**
+ * Reads `X-RateLimit-Reset` in every form seen or guessed (§6, §11): epoch seconds (> 10^9,
+ * fractions allowed), epoch ms (> 10^12), seconds from now (small numbers), or an ISO/HTTP date;
+ * a header repeated by a proxy counts once. Returns epoch ms, or undefined when unreadable.
  */
 export function parseResetMs(value: string | null, nowMs: number): number | undefined {
   if (value === null || value.trim() === "") return undefined;
-  const v = value.trim();
+  const v = /^\d/.test(value.trim()) && /,\s/.test(value) && !/[A-Za-z]/.test(value) ? firstValue(value) : value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) {
     const n = Number(v);
-    if (n > 1e12) return n;
-    if (n > 1e9) return n * 1000;
-    return nowMs + n * 1000;
+    if (n > 1e12) return Math.round(n);
+    if (n > 1e9) return Math.round(n * 1000);
+    return nowMs + Math.round(n * 1000);
   }
   const wait = retryAfterMs(v, nowMs);
   return wait === undefined ? undefined : nowMs + wait;
 }
 
-function intHeader(headers: HeaderSource, name: string): number | undefined {
+/** A non-negative integer header ("9998", " 9998 ", "9,998", "9998.0", "9998, 9998"), else undefined. */
+export function intHeader(headers: HeaderSource, name: string): number | undefined {
   const raw = headers.get(name);
   if (raw === null) return undefined;
-  const n = Number.parseInt(raw.trim(), 10);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
+  const text = firstValue(raw).replace(/[,_]/g, "");
+  if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+  return Math.floor(Number(text));
 }
 
 /** The shared request budget. */
@@ -61,17 +97,31 @@ export class RateLimiter {
   private limit: number | undefined;
   private resetAtMs: number | undefined;
   private nextSlotMs = 0;
+  /** Until when a 429 holds every stream back. */
+  private blockedUntilMs = 0;
 
   constructor(private readonly options: RateLimiterOptions) {}
 
-  /** Waits until one more request may be sent, and counts it. */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until one more request may be sent, and counts it.
+   * @throws ConnectorError (transient_error) when the wait would exceed the configured maximum
+   */
+  async acquire(signal?: AbortSignal, hooks: WaitHooks = {}): Promise<void> {
     const { clock } = this.options;
     for (;;) {
+      signal?.throwIfAborted();
       const now = clock.now();
-      const waitMs = Math.max(this.capWaitMs(now), this.apiWaitMs(now));
+      const cap = this.capWaitMs(now);
+      const api = this.apiWaitMs(now);
+      const blocked = this.blockedUntilMs - now;
+      const waitMs = Math.max(cap, api, blocked);
       if (waitMs <= 0) break;
-      await this.wait(waitMs, "the request budget is nearly spent", signal);
+      let reason: string;
+      if (waitMs === blocked) reason = "Outreach answered 429 Too Many Requests to another request";
+      else if (waitMs === cap) reason = `max_requests_per_hour (${this.options.maxRequestsPerHour}) requests were sent in the last hour`;
+      else if (this.remaining === 0) reason = `the Outreach request budget${this.limit ? ` (${this.limit} per window)` : ""} is spent until X-RateLimit-Reset`;
+      else reason = `the Outreach request budget is nearly spent (${this.remaining} of ${this.limit} left), so requests are spread until X-RateLimit-Reset`;
+      await this.wait(waitMs, reason, signal, hooks, waitMs === blocked);
     }
     const now = clock.now();
     this.sent.push(now);
@@ -83,39 +133,63 @@ export class RateLimiter {
   observe(headers: HeaderSource): void {
     const now = this.options.clock.now();
     const remaining = intHeader(headers, "x-ratelimit-remaining");
-    if (remaining !== undefined) this.remaining = remaining;
-    const limit = intHeader(headers, "x-ratelimit-limit");
-    if (limit !== undefined) this.limit = limit;
     const reset = parseResetMs(headers.get("x-ratelimit-reset"), now);
+    if (remaining !== undefined) {
+      // Within one window the local count already includes requests still in flight, which a
+      // response sent earlier does not: keep the lower figure. A new window takes the API's.
+      const sameWindow = reset !== undefined && this.resetAtMs !== undefined && Math.abs(reset - this.resetAtMs) < 1500;
+      this.remaining = sameWindow && this.remaining !== undefined ? Math.min(this.remaining, remaining) : remaining;
+    }
+    const limit = intHeader(headers, "x-ratelimit-limit");
+    if (limit !== undefined && limit > 0) this.limit = limit;
     if (reset !== undefined) this.resetAtMs = reset;
   }
 
   /**
-   * After a 429: waits as `Retry-After`, else `X-RateLimit-Reset`, else backoff says (plus jitter).
-   * @throws ConnectorError (transient_error) when the wait would exceed the configured maximum
+   * After a 429: waits as `Retry-After`, else `X-RateLimit-Reset`, else backoff says, plus up to
+   * one second of jitter, and holds the other streams back until then.
+   * @param attempt 1 for the first 429 of this request, 2 for the next, … (backoff without headers)
+   * @throws ConnectorError (transient_error) when the wait would exceed the configured maximum;
+   *   the shared budget is then left as it was, so other streams go on
    */
-  async afterTooManyRequests(headers: HeaderSource, attempt: number, signal?: AbortSignal): Promise<void> {
+  async afterTooManyRequests(headers: HeaderSource, attempt: number, signal?: AbortSignal, hooks: WaitHooks = {}): Promise<void> {
     const now = this.options.clock.now();
-    this.observe(headers);
-    const fromRetryAfter = retryAfterMs(headers.get("retry-after"), now);
-    const fromReset = this.resetAtMs !== undefined && this.resetAtMs > now ? this.resetAtMs - now : undefined;
+    const retryAfter = headers.get("retry-after");
+    const fromRetryAfter = retryAfterMs(retryAfter, now);
+    const reset = parseResetMs(headers.get("x-ratelimit-reset"), now);
+    const fromReset = reset !== undefined && reset > now ? reset - now : undefined;
     const base = fromRetryAfter ?? fromReset ?? backoffMs(attempt, 1000, 60_000);
-    this.remaining = 0;
-    this.resetAtMs = now + base;
-    await this.wait(base + Math.random() * 1000, "Outreach answered 429 Too Many Requests", signal);
+    const source =
+      fromRetryAfter !== undefined ? `Retry-After: ${retryAfter!.trim()}` : fromReset !== undefined ? "as X-RateLimit-Reset says" : "no Retry-After; backing off";
+    const reason = `Outreach answered 429 Too Many Requests (${source})`;
+    if (base > this.options.maxWaitMs) throw this.tooLong(base, reason);
+    this.observe(headers);
+    this.blockedUntilMs = Math.max(this.blockedUntilMs, now + base);
+    await this.wait(base + Math.random() * 1000, reason, signal, hooks, true);
   }
 
-  private async wait(ms: number, reason: string, signal?: AbortSignal): Promise<void> {
-    if (ms > this.options.maxWaitMs) {
-      throw new ConnectorError(
-        `Rate limit: a wait of ${Math.ceil(ms / 1000)} s (${reason}) exceeds max_rate_limit_wait_seconds (${Math.round(this.options.maxWaitMs / 1000)} s). Run the sync later or raise the maximum.`,
-        "transient_error",
-      );
-    }
+  /**
+   * Sleeps `ms` for a non-429 reason the caller names (e.g. 503 maintenance), with the same
+   * logging, reporting and maximum as rate-limit waits.
+   */
+  async waitFor(ms: number, reason: string, signal?: AbortSignal, hooks: WaitHooks = {}): Promise<void> {
+    await this.wait(ms, reason, signal, hooks, false);
+  }
+
+  private tooLong(ms: number, reason: string): ConnectorError {
+    return new ConnectorError(
+      `Rate limit: a wait of ${Math.ceil(ms / 1000)} s (${reason}) exceeds max_rate_limit_wait_seconds (${Math.round(this.options.maxWaitMs / 1000)} s). Run the sync later or raise the maximum.`,
+      "transient_error",
+    );
+  }
+
+  private async wait(ms: number, reason: string, signal: AbortSignal | undefined, hooks: WaitHooks, report: boolean): Promise<void> {
+    if (ms > this.options.maxWaitMs) throw this.tooLong(ms, reason);
+    const now = this.options.clock.now();
     if (ms > LOG_WAIT_MS) {
-      this.options.log(`Rate limit: waiting ${Math.round(ms / 1000)} s because ${reason}.`);
-      this.options.onWait?.(this.options.clock.now() + ms);
+      this.options.log(`${hooks.label ? `${hooks.label}: ` : ""}Rate limit: waiting ${Math.round(ms / 1000)} s because ${reason}.`);
     }
+    if (report || ms > LOG_WAIT_MS) hooks.onRateLimited?.(Math.round(now + ms));
     await this.options.clock.sleep(ms, signal);
   }
 
