@@ -64,7 +64,14 @@ export async function readJsonFile(file: string, what: string): Promise<unknown>
     text = await readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(file, "", `cannot read the ${what} file (${code ?? String(error)})`);
+    // In a container running as uid 1000, a 0700 host folder of another user cannot be entered
+    // (Meltano's wrapper mounts one at /tmp; airbyte-contract.md §10.2).
+    const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+    const hint =
+      code === "EACCES" || code === "EPERM"
+        ? `: this process runs as uid ${uid ?? "?"}; make the file and its folder readable by that user (under Meltano, run it as uid 1000)`
+        : "";
+    throw new InputError(file, "", `cannot read the ${what} file (${code ?? String(error)})${hint}`);
   }
   try {
     return JSON.parse(text);

@@ -23,6 +23,10 @@ export function airbyteStream(stream: StreamDefinition): AirbyteStream {
   };
 }
 
+/**
+ * Validates the config file and writes the CATALOG message; returns the exit code (0).
+ * @throws InputError for a bad config (the CLI turns it into a TRACE config_error, exit 1)
+ */
 export async function discover(writer: MessageWriter, args: { config: string }): Promise<number> {
   await loadConfig(args.config);
   await writer.write(catalogMessage({ streams: STREAMS.map(airbyteStream) }));
