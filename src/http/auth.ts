@@ -150,12 +150,23 @@ export class OAuthTokens {
         await clock.sleep(backoffMs(failures - 1, this.options.backoffBaseMs ?? 500), signal);
         continue;
       }
-      if (status === 200) return this.accept(text);
+      if (status === 200) {
+        const parsed = parseJson(text);
+        if (parsed !== undefined) return this.accept(parsed);
+        // A cut or garbled body: the new refresh token in it is lost. Under Outreach's 14-day
+        // validity the token just spent still works; if it died, the retry gets invalid_grant.
+        if (++failures >= MAX_ATTEMPTS) throw new ConnectorError("The Outreach token endpoint keeps answering 200 with a body that is not JSON.", "transient_error");
+        await clock.sleep(backoffMs(failures - 1, this.options.backoffBaseMs ?? 500), signal);
+        continue;
+      }
       if (status === 429) {
         // One mint per user and app per 60 s (§6, §8.2): wait it out instead of asking again at once.
+        // Without Retry-After: the rest of the interval after our own last mint; if that was not
+        // the mint that counts (another app of the user minted), a whole interval from then on.
         const now = clock.now();
         const told = retryAfterMs(retryAfter, now);
-        const waitMs = told ?? (this.lastMintMs === undefined ? interval : Math.max(1000, this.lastMintMs + interval - now));
+        const sinceOwn = this.lastMintMs === undefined ? Infinity : now - this.lastMintMs;
+        const waitMs = told ?? (throttled === 0 && sinceOwn < interval ? Math.max(1000, interval - sinceOwn) : interval);
         if (++throttled > MAX_THROTTLED) {
           throw new ConnectorError(`The Outreach token endpoint refused ${MAX_THROTTLED} times in a row to mint a token (429 Retry later). Run the sync later.`, "transient_error", text.slice(0, 300));
         }
@@ -188,14 +199,8 @@ export class OAuthTokens {
     }
   }
 
-  private async accept(text: string): Promise<string> {
-    let parsed: TokenResponse;
-    try {
-      parsed = JSON.parse(text) as TokenResponse;
-    } catch {
-      throw new ConnectorError("The Outreach token endpoint answered 200 with a body that is not JSON.", "transient_error");
-    }
-    if (parsed === null || typeof parsed.access_token !== "string" || parsed.access_token === "") {
+  private async accept(parsed: TokenResponse): Promise<string> {
+    if (parsed === null || typeof parsed !== "object" || typeof parsed.access_token !== "string" || parsed.access_token === "") {
       throw new ConnectorError("The Outreach token endpoint answered without an access_token.", "system_error");
     }
     const now = this.options.clock.now();
@@ -212,6 +217,14 @@ export class OAuthTokens {
     const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 7200) * 1000;
     this.token = { value: parsed.access_token, refreshAtMs: now + lifetimeMs - refreshMarginMs(lifetimeMs) };
     return parsed.access_token;
+  }
+}
+
+function parseJson(text: string): TokenResponse | undefined {
+  try {
+    return JSON.parse(text) as TokenResponse;
+  } catch {
+    return undefined;
   }
 }
 

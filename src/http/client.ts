@@ -163,7 +163,7 @@ export class OutreachClient {
       const maxWaitMs = this.options.maxWaitMs ?? Infinity;
       if (told > maxWaitMs) {
         throw new ConnectorError(
-          `${reason}; Outreach asks to retry after ${retryAfter} (${Math.ceil(told / 1000)} s), longer than max_rate_limit_wait_seconds (${Math.round(maxWaitMs / 1000)} s). Run the sync later.`,
+          `Outreach asks to retry after ${retryAfter?.trim()} (${Math.ceil(told / 1000)} s), longer than max_rate_limit_wait_seconds (${Math.round(maxWaitMs / 1000)} s). Run the sync later. (${reason})`,
           "transient_error",
         );
       }

@@ -50,15 +50,19 @@ function firstValue(raw: string): string {
 /**
  * Milliseconds to wait from a `Retry-After` value: delta seconds, an HTTP date or an ISO timestamp
  * (Outreach's 503 maintenance uses ISO, and a zone-less ISO time is UTC; outreach-api.md §6, §7).
- * Undefined when absent or unreadable; 0 for a moment in the past.
+ * Undefined when absent or unreadable (negative numbers, free text); 0 for a moment in the past.
  */
 export function retryAfterMs(value: string | null | undefined, nowMs: number): number | undefined {
   if (value === null || value === undefined || value.trim() === "") return undefined;
   const v = value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   if (/^\d+(\.\d+)?$/.test(firstValue(v))) return Number(firstValue(v)) * 1000;
-  const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v);
-  const at = Date.parse(zoneless ? `${v.replace(" ", "T")}Z` : v);
+  let at: number;
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i.test(v)) at = Date.parse(`${v.replace(" ", "T")}Z`); // zone-less ISO = UTC
+  else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i.test(v)) at = Date.parse(v.replace(" ", "T"));
+  // HTTP dates (IMF-fixdate, RFC 850, asctime): a weekday or month name and a time of day.
+  else if (/[A-Za-z]{3}/.test(v) && /\b\d{1,2}:\d{2}:\d{2}\b/.test(v) && /\b\d{2,4}\b/.test(v)) at = Date.parse(v);
+  else return undefined;
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 

@@ -1,0 +1,160 @@
+/**
+ * Crashes (issue 3): `kill -9` at many random points of a read, each time resuming with the last
+ * state emitted per stream (and the refresh token of the last CONTROL, as Airbyte would), loses
+ * no record; SIGTERM stops cleanly with exit 143, complete lines and a state covering everything
+ * written; a reader that closes stdout early causes no crash.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, test } from "node:test";
+import { CLI, lastStates, recordsOf, runCli, type CliRun } from "./helpers/cli.js";
+import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
+import { assertClean, statusesOf } from "./helpers/resilience.js";
+
+const STREAMS = ["prospects", "calls", "events", "duties", "stages"];
+let r: Replica;
+before(async () => {
+  r = await replica({ records: 30 });
+});
+after(() => r.close());
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** New refresh tokens from the replica's token endpoint, one per independent chain of runs. */
+async function refreshTokens(n: number): Promise<string[]> {
+  r.control.set({ rotateRefreshTokens: false });
+  const tokens: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(r.tokenUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", client_id: r.clientId, client_secret: r.clientSecret, refresh_token: r.refreshTokens()[0]! }).toString(),
+    });
+    tokens.push(((await res.json()) as { refresh_token: string }).refresh_token);
+  }
+  r.control.set({ rotateRefreshTokens: true });
+  return tokens;
+}
+
+interface Chain {
+  kills: { afterLines: number; linesSeen: number }[];
+  runs: CliRun[];
+}
+
+/**
+ * Reads until a run completes; every run but the last is killed with SIGKILL after a random
+ * number of stdout lines, and the next one starts from the last state of each stream and the
+ * refresh token of the last CONTROL message seen so far.
+ */
+async function chain(refreshToken: string, rand: () => number, maxKills: number): Promise<Chain> {
+  const states = new Map<string, unknown>();
+  let token = refreshToken;
+  const out: Chain = { kills: [], runs: [] };
+  for (;;) {
+    const kill = out.kills.length < maxKills ? 1 + Math.floor(rand() * 70) : undefined;
+    const config = configFor(r, { refresh_token: token, page_size: 4, concurrency: 2 });
+    const args = await readArgs(r, { config, catalog: catalogFor(STREAMS), state: [...states.values()] });
+    const run = await runCli(args, kill ? { killAfterLines: { lines: kill, signal: "SIGKILL" } } : {});
+    out.runs.push(run);
+    for (const s of lastStates(run)) states.set(s!.stream!.stream_descriptor.name, s);
+    const control = run.messages.filter((m) => m.type === "CONTROL").at(-1);
+    if (control) token = (control.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
+    if (run.signal === "SIGKILL") {
+      assertClean(run, r, { killed: true });
+      out.kills.push({ afterLines: kill!, linesSeen: run.lines.length });
+      continue;
+    }
+    assert.equal(run.code, 0, `a run after ${out.kills.length} kills: ${run.stderr}`);
+    assertClean(run, r);
+    return out;
+  }
+}
+
+test("kill -9 at random points, then resume from the last states: no record is lost", async (t) => {
+  const seed = 20261130;
+  const tokens = await refreshTokens(3);
+  const chains = await Promise.all(tokens.map((token, i) => chain(token, random(seed + i), 8)));
+  let lost = 0;
+  let delivered = 0;
+  for (const c of chains) {
+    for (const stream of STREAMS) {
+      const union = new Set<number>();
+      for (const run of c.runs) for (const x of recordsOf(run, stream)) union.add(x.id as number);
+      for (const run of c.runs) delivered += recordsOf(run, stream).length;
+      const missing = r.control.listIds(stream).ids!.filter((id) => !union.has(id));
+      lost += missing.length;
+      assert.deepEqual(missing, [], `${stream}: records lost`);
+    }
+  }
+  const kills = chains.flatMap((c) => c.kills);
+  const expected = STREAMS.reduce((a, s) => a + r.control.listIds(s).count, 0) * chains.length;
+  t.diagnostic(`seeds ${seed}+0..2: ${kills.length} kill -9 points (after stdout lines ${kills.map((k) => k.afterLines).join(", ")}), ${lost} records lost, ${delivered} records delivered for ${expected} distinct (re-reads after kills)`);
+  assert.ok(kills.length >= 20, `${kills.length} kill points`);
+  assert.equal(lost, 0);
+});
+
+test("SIGTERM: exit 143, every line complete JSON, a state after the last record of each stream; resuming loses nothing", async () => {
+  r.control.set({ latencyMs: 40 });
+  try {
+    const config = configFor(r, { page_size: 4, concurrency: 2 });
+    const stopped = await runCli(await readArgs(r, { config, catalog: catalogFor(STREAMS) }), { killAfterLines: { lines: 60, signal: "SIGTERM" } });
+    assert.equal(stopped.signal, null, "the process exits by itself");
+    assert.equal(stopped.code, 143);
+    assertClean(stopped, r);
+    assert.ok(stopped.messages.some((m) => m.type === "LOG" && /SIGTERM received/.test(m.log!.message)));
+    const started = STREAMS.filter((s) => statusesOf(stopped, s).length > 0);
+    assert.ok(started.length >= 1 && recordsOf(stopped).length > 0);
+    const unfinished = STREAMS.filter((s) => statusesOf(stopped, s).at(-1) !== "COMPLETE");
+    assert.ok(unfinished.length >= 1, "the read was cut short");
+    for (const s of started) {
+      const own = stopped.messages.filter((m) => (m.type === "RECORD" && m.record!.stream === s) || (m.type === "STATE" && m.state!.stream!.stream_descriptor.name === s));
+      if (own.some((m) => m.type === "RECORD")) assert.equal(own.at(-1)!.type, "STATE", `${s}: the last record is covered by a state`);
+    }
+    const token = (stopped.messages.find((m) => m.type === "CONTROL")!.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
+    const resumed = await runCli(await readArgs(r, { config: { ...config, refresh_token: token }, catalog: catalogFor(STREAMS), state: lastStates(stopped) }));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assertClean(resumed, r);
+    for (const s of STREAMS) {
+      const union = new Set([...recordsOf(stopped, s), ...recordsOf(resumed, s)].map((x) => x.id as number));
+      assert.deepEqual(r.control.listIds(s).ids!.filter((id) => !union.has(id)), [], `${s}: nothing lost`);
+    }
+  } finally {
+    r.control.set({ latencyMs: 0 });
+  }
+});
+
+test("the reader closes stdout early (EPIPE): the connector stops without a crash or a stack trace", async () => {
+  const args = await readArgs(r, { config: configFor(r, { page_size: 2, concurrency: 2 }), catalog: catalogFor(STREAMS) });
+  const before = r.requests.total;
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => (stderr += chunk));
+  let seen = "";
+  await new Promise<void>((resolve) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      seen += chunk.toString("utf8");
+      if (seen.split("\n").length > 5) {
+        child.stdout.destroy();
+        resolve();
+      }
+    });
+  });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+  assert.equal(signal, null, "not killed by a signal (SIGPIPE)");
+  assert.equal(code, 1);
+  assert.equal(stderr, "", "no stack trace, no warning");
+  const requests = r.requests.total - before;
+  const full = STREAMS.reduce((a, s) => a + Math.ceil(r.control.listIds(s).count / 2), 0);
+  assert.ok(requests < full / 2, `stopped early: ${requests} requests of ${full}`);
+});

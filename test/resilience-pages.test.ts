@@ -1,0 +1,113 @@
+/**
+ * Big pages and paging safety against the replica (issue 3): a mailings page over the gateway's
+ * size limit halves the page size and repeats the same position, later pages keep the smaller
+ * size, nothing is lost or repeated; a `links.next` on another origin is never requested (the
+ * token stays home); a `links.next` loop ends the stream instead of spinning.
+ */
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, beforeEach, test } from "node:test";
+import { ConnectorError } from "../src/errors.js";
+import { OAuthTokens } from "../src/http/auth.js";
+import { OutreachClient } from "../src/http/client.js";
+import { RateLimiter } from "../src/http/rate-limit.js";
+import { MIN_PAGE_SIZE, readPages } from "../src/reader.js";
+import { findStream } from "../src/streams.js";
+import { runCli } from "./helpers/cli.js";
+import { FakeClock } from "./helpers/clock.js";
+import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
+import { apiRequests, assertAllRecords, assertClean, errorsOf, logsOf, param, statusesOf } from "./helpers/resilience.js";
+
+let r: Replica;
+before(async () => {
+  r = await replica({ records: { mailings: 160, stages: 30, users: 30, teams: 30 } });
+});
+after(() => r.close());
+beforeEach(() => r.control.reset());
+
+test("body_limit on mailings: the page size halves, the same page[after] is repeated, later pages keep the smaller size", async () => {
+  // ~6.8 kB per mailing: 60 per page (≈410 kB) is over the limit, 30 (≈210 kB) is under it.
+  // The first page passes (after: 1), so the halving happens in the middle of the stream.
+  r.control.addFaults({ kind: "body_limit", maxBytes: 250_000, stream: "mailings", after: 1 });
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 60 }), catalog: catalogFor(["mailings", "stages"]) }));
+  assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
+  assertClean(run, r);
+  assertAllRecords(run, r, "mailings");
+  assertAllRecords(run, r, "stages");
+  const log = apiRequests(r, "mailings");
+  assert.deepEqual(
+    log.map((e) => [e.status, param(e, "page[size]")]),
+    [[200, "60"], [502, "60"], [200, "30"], [200, "30"], [200, "30"], [200, "30"]],
+    "1 page of 60, one refused, then 100 records in pages of 30",
+  );
+  assert.ok(param(log[1]!, "page[after]"), "the refused request is a links.next page");
+  assert.equal(param(log[2]!, "page[after]"), param(log[1]!, "page[after]"), "the same position is asked for again");
+  assert.ok(logsOf(run).includes("mailings: HTTP 502 at page size 60; retrying the same page at 30."), logsOf(run).join("\n"));
+});
+
+test("body_limit below the floor of the page size: halved down to 25, then bounded retries and a transient error", async () => {
+  // In process, with instant sleeps: five backoffs would otherwise take up to 15 s.
+  r.control.addFaults({ kind: "body_limit", maxBytes: 20_000, stream: "mailings" });
+  const clock = new FakeClock();
+  const log = (): void => {};
+  const tokens = new OAuthTokens({
+    tokenUrl: new URL(r.tokenUrl), clientId: r.clientId, clientSecret: r.clientSecret, refreshToken: r.refreshToken,
+    clock, maxWaitMs: 60_000, log, onSecret: () => {}, onRefreshToken: async () => {},
+  });
+  const client = new OutreachClient({ baseUrl: new URL(r.apiBase), tokens, limiter: new RateLimiter({ clock, maxWaitMs: 60_000, log }), clock, log });
+  const pages: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const page of readPages(client, { stream: findStream("mailings")!, pageSize: 100 }, log)) pages.push(page.records.length);
+    })(),
+    (e: unknown) => e instanceof ConnectorError && e.failureType === "transient_error" && /failed after 6 attempts: HTTP 502/.test(e.message),
+  );
+  assert.deepEqual(pages, []);
+  const sizes = apiRequests(r, "mailings").map((e) => param(e, "page[size]"));
+  assert.deepEqual(sizes, ["100", "50", "25", "25", "25", "25", "25", "25"], "halved to the floor, then five retries");
+  assert.equal(MIN_PAGE_SIZE, 25);
+});
+
+test("a links.next on another origin fails the stream; nothing is ever sent there", async () => {
+  const seen: IncomingMessage[] = [];
+  const trap = createServer((req, res) => {
+    seen.push(req);
+    res.end("{}");
+  });
+  await new Promise<void>((resolve) => trap.listen(0, "127.0.0.1", resolve));
+  const foreign = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+  try {
+    r.control.addFaults({ kind: "foreign_next", stream: "stages", origin: foreign });
+    const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor(["stages", "users", "teams"]) }));
+    assert.equal(run.code, 1);
+    assertClean(run, r);
+    assert.equal(seen.length, 0, "no request reached the foreign origin");
+    assert.equal(apiRequests(r, "stages").length, 1);
+    assert.equal(statusesOf(run, "stages").at(-1), "INCOMPLETE");
+    const [error] = errorsOf(run, "stages");
+    assert.equal(error!.failure_type, "system_error");
+    assert.equal(error!.message, `Stream stages failed: Refusing to follow a link to ${foreign}: only ${r.origin} (base_url) receives the access token.`);
+    // The first page was written, and a state covers it.
+    assert.equal(run.messages.filter((m) => m.type === "RECORD" && m.record!.stream === "stages").length, 10);
+    const states = run.messages.filter((m) => m.type === "STATE" && m.state!.stream!.stream_descriptor.name === "stages");
+    assert.equal(states.at(-1)!.state!.sourceStats!.recordCount, 10);
+    for (const s of ["users", "teams"]) assertAllRecords(run, r, s);
+  } finally {
+    await new Promise<void>((resolve) => trap.close(() => resolve()));
+  }
+});
+
+test("a links.next loop fails the stream after a bounded number of requests", async () => {
+  r.control.addFaults({ kind: "next_loop", stream: "stages" });
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor(["stages", "users"]) }));
+  assert.equal(run.code, 1);
+  assertClean(run, r);
+  const requests = apiRequests(r, "stages").length;
+  assert.ok(requests >= 1 && requests <= 3, `${requests} requests`);
+  assert.equal(statusesOf(run, "stages").at(-1), "INCOMPLETE");
+  const [error] = errorsOf(run, "stages");
+  assert.equal(error!.failure_type, "system_error");
+  assert.match(error!.message, /links\.next that repeats an earlier page \(a paging loop\)/);
+  assertAllRecords(run, r, "users");
+});
