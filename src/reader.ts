@@ -9,8 +9,8 @@ import { GatewayError, type OutreachClient } from "./http/client.js";
 import { recordJson } from "./records.js";
 import type { StreamDefinition } from "./streams.js";
 
-/** Smallest page size the reader halves down to; below it 502/504 are retried like other 5xx. */
-export const MIN_PAGE_SIZE = 25;
+/** Smallest page size the reader halves down to; there 502/504 and timeouts are retried like other 5xx. */
+export const MIN_PAGE_SIZE = 1;
 
 /** What to read from one collection. */
 export interface PageRequest {
@@ -71,7 +71,7 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
   const { stream } = request;
   let url: URL | undefined = firstPageUrl(client.baseUrl, request);
   let pageSize = request.pageSize;
-  const recent: string[] = [];
+  const recent: string[] = [url.href];
   while (url) {
     let document: Awaited<ReturnType<OutreachClient["getCollection"]>> | undefined;
     try {
@@ -79,7 +79,7 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
     } catch (error) {
       if (!(error instanceof GatewayError) || pageSize <= MIN_PAGE_SIZE) throw error;
       const smaller = Math.max(MIN_PAGE_SIZE, Math.floor(pageSize / 2));
-      log(`${stream.name}: HTTP ${error.status} at page size ${pageSize}; retrying the same page at ${smaller}.`);
+      log(`${stream.name}: ${error.status === 0 ? "timeout" : `HTTP ${error.status}`} at page size ${pageSize}; retrying the same page at ${smaller}.`);
       pageSize = smaller;
       url = withPageSize(url, pageSize);
       continue;

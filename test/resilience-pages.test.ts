@@ -46,9 +46,9 @@ test("body_limit on mailings: the page size halves, the same page[after] is repe
   assert.ok(logsOf(run).includes("mailings: HTTP 502 at page size 60; retrying the same page at 30."), logsOf(run).join("\n"));
 });
 
-test("body_limit below the floor of the page size: halved down to 25, then bounded retries and a transient error", async () => {
+test("body_limit below one record: halved down to 1, then bounded retries and a transient error", async () => {
   // In process, with instant sleeps: five backoffs would otherwise take up to 15 s.
-  r.control.addFaults({ kind: "body_limit", maxBytes: 20_000, stream: "mailings" });
+  r.control.addFaults({ kind: "body_limit", maxBytes: 1_000, stream: "mailings" });
   const clock = new FakeClock();
   const log = (): void => {};
   const tokens = new OAuthTokens({
@@ -65,8 +65,8 @@ test("body_limit below the floor of the page size: halved down to 25, then bound
   );
   assert.deepEqual(pages, []);
   const sizes = apiRequests(r, "mailings").map((e) => param(e, "page[size]"));
-  assert.deepEqual(sizes, ["100", "50", "25", "25", "25", "25", "25", "25"], "halved to the floor, then five retries");
-  assert.equal(MIN_PAGE_SIZE, 25);
+  assert.deepEqual(sizes, ["100", "50", "25", "12", "6", "3", "1", "1", "1", "1", "1", "1"], "halved to the floor, then five retries");
+  assert.equal(MIN_PAGE_SIZE, 1);
 });
 
 test("a links.next on another origin fails the stream; nothing is ever sent there", async () => {

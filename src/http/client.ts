@@ -19,10 +19,11 @@ export interface CollectionDocument {
   meta?: { count?: number | null; count_truncated?: boolean };
 }
 
-/** 502/504 on a page: the caller may retry the same position with a smaller page (§4.4). */
+/** 502/504 or a timeout on a page: the caller may retry the same position with a smaller page (§4.4, §9 #2). */
 export class GatewayError extends ConnectorError {
+  /** @param status the HTTP status, or 0 for a timeout */
   constructor(readonly status: number) {
-    super(`Outreach answered ${status} (page too large or too slow)`, "transient_error");
+    super(status === 0 ? "the request timed out (page too large or too slow)" : `Outreach answered ${status} (page too large or too slow)`, "transient_error");
     this.name = "GatewayError";
   }
 }
@@ -76,7 +77,7 @@ export class OutreachClient {
   /**
    * GETs one collection document.
    * @param url absolute URL on the configured origin (a first page, or a `links.next` verbatim)
-   * @param gatewayRetries false: throw GatewayError on 502/504 at once (the reader halves the page);
+   * @param gatewayRetries false: throw GatewayError on 502/504 or a timeout at once (the reader halves the page);
    *   true: retry them like other 5xx
    * @throws ConnectorError config_error (401 after a refresh, 403 scope, 404 path), transient_error
    *   (retries exhausted, rate-limit wait too long), system_error (other 4xx, a foreign origin)
@@ -111,7 +112,9 @@ export class OutreachClient {
         text = await response.text();
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
-        const what = (error as Error).name === "TimeoutError" || (error as Error).name === "AbortError" ? "the request timed out" : `request failed: ${(error as Error).message}`;
+        const timedOut = (error as Error).name === "TimeoutError" || (error as Error).name === "AbortError";
+        if (timedOut && !gatewayRetries) throw new GatewayError(0);
+        const what = timedOut ? "the request timed out" : `request failed: ${(error as Error).message}`;
         failures = await this.retry(failures, maxRetries, what);
         continue;
       }
