@@ -23,34 +23,21 @@ export interface ReadArgs {
   state?: string;
 }
 
+/**
+ * Runs `read`; returns the exit code (0, 1 after a failed stream, 143 after SIGTERM).
+ * @throws InputError for a bad config, catalog or state file (before anything is read), AuthError
+ *   when the credentials are refused before the first stream
+ */
 export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortSignal): Promise<number> {
   const config = await loadConfig(args.config);
-  writer.masker.add(config.clientSecret);
-  writer.masker.add(config.refreshToken);
+  const session = openSession(config, writer, signal); // registers the secrets to mask
   const configured = await loadCatalog(args.catalog);
   const state: InputState = args.state ? await loadState(args.state) : new Map();
   const stateFile = args.state ?? "state";
-  const names = new Set(configured.map((c) => c.definition.name));
-  for (const name of state.keys()) {
-    if (names.has(name)) continue;
-    // Airbyte's own sample state used camelCase names that matched nothing (outreach-api.md §9 #12).
-    const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    const hint = snake !== name && names.has(snake) ? ` Did you mean ${JSON.stringify(snake)}? That stream is read without state.` : "";
-    await writer.write(logMessage("WARN", `${stateFile}: state entry ${JSON.stringify(name)} names no configured stream; it is ignored.${hint}`));
-  }
-  for (const c of configured) {
-    const cursor = c.definition.cursorField;
-    const blob = state.get(c.definition.name);
-    if (cursor && c.syncMode === "incremental" && blob && Object.keys(blob).length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
-      await writer.write(
-        logMessage("WARN", `${stateFile}: the state of ${c.definition.name} has no ${cursor} (it has ${Object.keys(blob).join(", ")}); the stream is read from start_date.`),
-      );
-    }
-  }
+  await warnAboutState(writer, configured, state, stateFile);
   // Validate every stream's state before reading anything.
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
-  const session = openSession(config, writer, signal);
   await session.tokens.accessToken(); // refused credentials: one TRACE ERROR before any stream starts
   const failures: { stream: string; error: unknown }[] = [];
   const skipped: string[] = [];
@@ -77,6 +64,29 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
     ),
   );
   return 1;
+}
+
+/**
+ * WARN about state that will not be used: entries naming no configured stream (Airbyte's own sample
+ * state used camelCase names, outreach-api.md §9 #12) and blobs without the stream's cursor.
+ */
+async function warnAboutState(writer: MessageWriter, configured: ConfiguredStream[], state: InputState, stateFile: string): Promise<void> {
+  const names = new Set(configured.map((c) => c.definition.name));
+  for (const name of state.keys()) {
+    if (names.has(name)) continue;
+    const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const hint = snake !== name && names.has(snake) ? ` Did you mean ${JSON.stringify(snake)}? That stream is read without state.` : "";
+    await writer.write(logMessage("WARN", `${stateFile}: state entry ${JSON.stringify(name)} names no configured stream; it is ignored.${hint}`));
+  }
+  for (const c of configured) {
+    const cursor = c.definition.cursorField;
+    const blob = state.get(c.definition.name);
+    if (cursor && c.syncMode === "incremental" && blob && Object.keys(blob).length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
+      await writer.write(
+        logMessage("WARN", `${stateFile}: the state of ${c.definition.name} has no ${cursor} (it has ${Object.keys(blob).join(", ")}); the stream is read from start_date.`),
+      );
+    }
+  }
 }
 
 /** The first page request and initial cursor of a stream: lower bound = max(start_date, state) (§9 #11). */
