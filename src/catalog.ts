@@ -2,10 +2,9 @@
  * Input files of `read`: the configured catalog and the optional state. Every problem is an
  * InputError naming the file and the field (airbyte-contract.md §1.2, §3).
  */
-import { readFile } from "node:fs/promises";
 import type { ConfiguredAirbyteCatalog } from "./generated/protocol.js";
 import { InputError } from "./errors.js";
-import { readJsonFile } from "./config.js";
+import { parseJson, readJsonFile, readTextFile } from "./config.js";
 import { findStream, type StreamDefinition, type SyncMode } from "./streams.js";
 import { parseInstant } from "./time.js";
 
@@ -137,20 +136,8 @@ export function parseState(value: unknown, file: string): InputState {
 
 /** Loads the state file; an empty file is no state. @throws InputError */
 export async function loadState(file: string): Promise<InputState> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new InputError(file, "", `cannot read the state file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  if (text.trim() === "") return new Map();
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(file, "", `the state file is not valid JSON (${(error as Error).message})`);
-  }
-  return parseState(value, file);
+  const text = await readTextFile(file, "state");
+  return text.trim() === "" ? new Map() : parseState(parseJson(text, file, "state"), file);
 }
 
 /**
@@ -167,5 +154,3 @@ export function cursorFromState(blob: Record<string, unknown> | undefined, curso
   return value;
 }
 
-// readJsonFile is re-exported for commands that load other JSON inputs.
-export { readJsonFile };

@@ -57,11 +57,10 @@ function checkUrl(file: string, field: string, value: string): URL {
   throw new InputError(file, field, "must be an https:// URL (plain http is allowed only for loopback hosts)");
 }
 
-/** Reads a JSON file, or throws an InputError naming it. `what` is used in messages (e.g. "config"). */
-export async function readJsonFile(file: string, what: string): Promise<unknown> {
-  let text: string;
+/** Reads a text file, or throws an InputError naming it. `what` is used in messages (e.g. "config"). */
+export async function readTextFile(file: string, what: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // In a container running as uid 1000, a 0700 host folder of another user cannot be entered
@@ -73,10 +72,24 @@ export async function readJsonFile(file: string, what: string): Promise<unknown>
         : "";
     throw new InputError(file, "", `cannot read the ${what} file (${code ?? String(error)})${hint}`);
   }
+}
+
+/** Reads and parses a JSON file, or throws an InputError naming it. */
+export async function readJsonFile(file: string, what: string): Promise<unknown> {
+  return parseJson(await readTextFile(file, what), file, what);
+}
+
+/**
+ * Parses JSON text (a UTF-8 byte-order mark is ignored). The error names the problem but never
+ * quotes the text around it, which may hold a secret.
+ * @throws InputError naming the file
+ */
+export function parseJson(text: string, file: string, what: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
-    throw new InputError(file, "", `the ${what} file is not valid JSON (${(error as Error).message})`);
+    const reason = (error as Error).message.replace(/,?\s*(\.\.\.)?".*$/s, "").trim();
+    throw new InputError(file, "", `the ${what} file is not valid JSON (${reason})`);
   }
 }
 
@@ -96,7 +109,9 @@ export function resolveConfig(value: unknown, file: string): ResolvedConfig {
       e.keyword === "required"
         ? String((e.params as { missingProperty: string }).missingProperty)
         : e.instancePath.replace(/^\//, "").replace(/\//g, ".");
-    const problem = e.keyword === "required" ? "is required" : (e.message ?? "is invalid");
+    const descriptor = (spec.connectionSpecification.properties[field] as { pattern_descriptor?: string } | undefined)?.pattern_descriptor;
+    const problem =
+      e.keyword === "required" ? "is required" : e.keyword === "pattern" && descriptor ? `must be ${descriptor}` : (e.message ?? "is invalid");
     throw new InputError(file, field, problem);
   }
   const raw = value as Config;

@@ -26,12 +26,17 @@ for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["debug", "DEB
     : (...parts: unknown[]) => void writer.write(logMessage(level, parts.map(String).join(" ")));
 }
 
-/** Runs a command; any error becomes one TRACE ERROR and a non-zero exit code. */
+/** Runs a command; any error becomes one TRACE ERROR and a non-zero exit code (143 after SIGTERM). */
 async function run(command: () => Promise<number>): Promise<void> {
   let code: number;
   try {
     code = await command();
   } catch (error) {
+    if (abort.signal.aborted) {
+      await writer.flush();
+      process.exitCode = 143;
+      return;
+    }
     const internal = error instanceof ConnectorError ? error.internal : undefined;
     await writer.write(
       errorTraceMessage(messageOf(error), failureTypeOf(error), {
@@ -51,6 +56,9 @@ process.once("SIGTERM", () => {
   abort.abort(new ConnectorError("cancelled by SIGTERM", "transient_error"));
 });
 
+/** A file path option; given twice, the last one counts. */
+const fileOption = { type: "string", demandOption: true, coerce: (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string } as const;
+
 const cli = yargs(hideBin(process.argv))
   .scriptName("source-outreach")
   .usage("$0 <command> [options]\n\nAirbyte source for the Outreach API v2: prints Airbyte protocol messages on stdout.")
@@ -59,13 +67,13 @@ const cli = yargs(hideBin(process.argv))
   .command(
     "check",
     "Check that the config can authenticate and reach the API.",
-    (y) => y.option("config", { type: "string", demandOption: true, describe: "Config JSON file" }),
-    (argv) => run(() => check(writer, { config: argv.config })),
+    (y) => y.option("config", { ...fileOption, describe: "Config JSON file" }),
+    (argv) => run(() => check(writer, { config: argv.config }, abort.signal)),
   )
   .command(
     "discover",
     "Print the catalog of streams.",
-    (y) => y.option("config", { type: "string", demandOption: true, describe: "Config JSON file" }),
+    (y) => y.option("config", { ...fileOption, describe: "Config JSON file" }),
     (argv) => run(() => discover(writer, { config: argv.config })),
   )
   .command(
@@ -74,8 +82,8 @@ const cli = yargs(hideBin(process.argv))
     (y) =>
       y
         .option("config", { type: "string", demandOption: true, describe: "Config JSON file" })
-        .option("catalog", { type: "string", demandOption: true, describe: "Configured catalog JSON file" })
-        .option("state", { type: "string", describe: "State JSON file (optional)" }),
+        .option("catalog", { ...fileOption, describe: "Configured catalog JSON file" })
+        .option("state", { ...fileOption, demandOption: false, describe: "State JSON file (optional)" }),
     (argv) =>
       run(() => read(writer, { config: argv.config, catalog: argv.catalog, ...(argv.state ? { state: argv.state } : {}) }, abort.signal)),
   )

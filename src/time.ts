@@ -2,11 +2,13 @@
 
 /**
  * Epoch milliseconds of an ISO date or date-time (`2020-11-16`, `2020-11-16T00:00:00Z`,
- * `…T00:00:00.000Z`); a date alone means UTC midnight. NaN when unparseable.
+ * `…T00:00:00.000Z`); a date alone means UTC midnight. NaN when unparseable or impossible (Feb 30).
  */
 export function parseInstant(value: unknown): number {
   if (typeof value !== "string") return NaN;
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) return NaN;
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  if (new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d) return NaN; // 2024-02-30 is not a date
   const withZone = /^\d{4}-\d{2}-\d{2}$/.test(value) || /(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`;
   return Date.parse(withZone.replace(" ", "T"));
 }

@@ -20,7 +20,7 @@ test("config violations name the file and the field", () => {
   const cases: [unknown, RegExp][] = [
     [{ client_id: "id", client_secret: "s" }, /^c\.json: refresh_token: is required$/],
     [{ ...base, page_size: 5000 }, /^c\.json: page_size: must be <= 1000$/],
-    [{ ...base, start_date: "16/11/2020" }, /^c\.json: start_date: must match pattern/],
+    [{ ...base, start_date: "16/11/2020" }, /^c\.json: start_date: must be YYYY-MM-DD or/],
     [{ ...base, base_url: "http://api.example.com/api/v2" }, /^c\.json: base_url: must be an https:\/\/ URL/],
     [[], /^c\.json: the config must be a JSON object$/],
   ];

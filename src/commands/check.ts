@@ -22,11 +22,15 @@ function describeMissing(missing: readonly StreamDefinition[]): string {
     .join(", ")}. Add the scopes to the Outreach app and re-authorize the connection to read them.`;
 }
 
-export async function check(writer: MessageWriter, args: { config: string }): Promise<number> {
+/**
+ * Runs `check`; returns the exit code (0, also after FAILED).
+ * @throws only unexpected errors (a TRACE system_error), or the abort reason after SIGTERM
+ */
+export async function check(writer: MessageWriter, args: { config: string }, signal?: AbortSignal): Promise<number> {
   let message: string | undefined;
   try {
     const config = await loadConfig(args.config);
-    const session = openSession(config, writer);
+    const session = openSession(config, writer, signal);
     await session.tokens.accessToken();
     const granted = session.tokens.grantedScopes;
     const grants = (scope: string): boolean => !granted || granted.includes(scope) || granted.includes(scope.replace(/\.read$/, ".all"));
@@ -52,7 +56,7 @@ export async function check(writer: MessageWriter, args: { config: string }): Pr
       await writer.write(logMessage("WARN", lacking));
     }
   } catch (error) {
-    if (!(error instanceof ConnectorError)) throw error;
+    if (!(error instanceof ConnectorError) || signal?.aborted) throw error;
     await writer.write(connectionStatusMessage("FAILED", messageOf(error)));
     return 0;
   }

@@ -34,7 +34,11 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const configured = await loadCatalog(args.catalog);
   const state: InputState = args.state ? await loadState(args.state) : new Map();
   const stateFile = args.state ?? "state";
-  await warnAboutState(writer, configured, state, stateFile);
+  await warnAboutState(writer, configured, state, stateFile, config.startDateMs !== undefined);
+  if (configured.length === 0) {
+    await writer.write(logMessage("WARN", `${args.catalog}: the catalog lists no streams; nothing to read.`));
+    return 0; // and no token is spent
+  }
   // Validate every stream's state before reading anything.
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
@@ -70,7 +74,13 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
  * WARN about state that will not be used: entries naming no configured stream (Airbyte's own sample
  * state used camelCase names, outreach-api.md §9 #12) and blobs without the stream's cursor.
  */
-async function warnAboutState(writer: MessageWriter, configured: ConfiguredStream[], state: InputState, stateFile: string): Promise<void> {
+async function warnAboutState(
+  writer: MessageWriter,
+  configured: ConfiguredStream[],
+  state: InputState,
+  stateFile: string,
+  hasStartDate: boolean,
+): Promise<void> {
   const names = new Set(configured.map((c) => c.definition.name));
   for (const name of state.keys()) {
     if (names.has(name)) continue;
@@ -83,7 +93,10 @@ async function warnAboutState(writer: MessageWriter, configured: ConfiguredStrea
     const blob = state.get(c.definition.name);
     if (cursor && c.syncMode === "incremental" && blob && Object.keys(blob).length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
       await writer.write(
-        logMessage("WARN", `${stateFile}: the state of ${c.definition.name} has no ${cursor} (it has ${Object.keys(blob).join(", ")}); the stream is read from start_date.`),
+        logMessage(
+          "WARN",
+          `${stateFile}: the state of ${c.definition.name} has no ${cursor} value (it has ${JSON.stringify(blob)}); the stream is read from ${hasStartDate ? "start_date" : "the beginning"}.`,
+        ),
       );
     }
   }

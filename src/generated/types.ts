@@ -18,7 +18,7 @@ export type RefreshToken = string;
  */
 export type RedirectURI = string;
 /**
- * UTC date or date-time; records updated (or, for streams without updatedAt, created) before it are not read. Leave empty to read all history.
+ * UTC date or date-time; records updated (or, for streams without updatedAt, created) before it are not read. Leave it out (or empty) to read all history.
  */
 export type StartDate = string;
 /**
@@ -30,7 +30,7 @@ export type PageSize = number;
  */
 export type ConcurrentStreams = number;
 /**
- * Never send more API requests than this in any rolling hour. Outreach allows 10,000 per user per hour, shared by every app of that user; set this to leave room for the others.
+ * Never send more API requests than this in any rolling hour of one run. Outreach allows 10,000 per user per hour, shared by every app of that user; set this to leave room for the others.
  */
 export type MaximumRequestsPerHour = number;
 /**

@@ -11,7 +11,7 @@
  */
 import fetch from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
-import { backoffMs, type Clock } from "./clock.js";
+import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import { retryAfterMs } from "./rate-limit.js";
 
 export { retryAfterMs };
@@ -54,6 +54,9 @@ export interface OAuthOptions {
   /** Per-request timeout, ms. Default 60 000. */
   timeoutMs?: number;
 }
+
+/** Error codes of an OAuth2 token endpoint (RFC 6749 §5.2). */
+const OAUTH_ERRORS = new Set(["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"]);
 
 /** Attempts per refresh for network errors and 5xx of the token endpoint. */
 const MAX_ATTEMPTS = 5;
@@ -128,17 +131,16 @@ export class OAuthTokens {
       let text: string;
       let retryAfter: string | null = null;
       try {
-        const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 60_000);
-        const response = await fetch(tokenUrl.href, {
-          method: "POST",
-          headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-          body: body.toString(),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-          redirect: "manual",
+        [status, text, retryAfter] = await withTimeout(this.options.timeoutMs ?? 60_000, signal, async (timeoutSignal) => {
+          const response = await fetch(tokenUrl.href, {
+            method: "POST",
+            headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+            body: body.toString(),
+            signal: timeoutSignal,
+            redirect: "manual",
+          });
+          return [response.status, await response.text(), response.headers.get("retry-after")] as const;
         });
-        status = response.status;
-        text = await response.text();
-        retryAfter = response.headers.get("retry-after");
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
         if (++failures >= MAX_ATTEMPTS) {
@@ -184,7 +186,15 @@ export class OAuthTokens {
         continue;
       }
       const error = oauthError(text);
-      if (status === 400 || status === 401 || error === "invalid_grant" || error === "invalid_client") {
+      if (!OAUTH_ERRORS.has(error ?? "") && [400, 401, 403, 404, 405].includes(status)) {
+        // Not an OAuth error answer: most likely token_url points somewhere else.
+        this.refused = new AuthError(
+          `The token endpoint ${tokenUrl.href} answered HTTP ${status} without an OAuth error${error ? ` (${error})` : ""}. Check token_url.`,
+          `token endpoint answered ${status}: ${text.slice(0, 300)}`,
+        );
+        throw this.refused;
+      }
+      if (OAUTH_ERRORS.has(error ?? "")) {
         const what =
           error === "invalid_client"
             ? "the client_id / client_secret pair (invalid_client). Check client_id and client_secret, then re-authorize the connection"

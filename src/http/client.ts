@@ -9,7 +9,7 @@
 import fetch, { type Response } from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
 import type { ResourceObject } from "../records.js";
-import { backoffMs, type Clock } from "./clock.js";
+import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import { retryAfterMs, type RateLimiter, type WaitHooks } from "./rate-limit.js";
 
 /** A JSON:API collection document (outreach-api.md §3.1). */
@@ -104,12 +104,14 @@ export class OutreachClient {
       let response: Response;
       let text: string;
       try {
-        response = await fetch(url.href, {
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/vnd.api+json", Accept: "application/vnd.api+json" },
-          signal: anySignal(signal, AbortSignal.timeout(this.options.timeoutMs ?? 120_000)),
-          redirect: "manual",
+        [response, text] = await withTimeout(this.options.timeoutMs ?? 120_000, signal, async (timeoutSignal) => {
+          const r = await fetch(url.href, {
+            headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/vnd.api+json", Accept: "application/vnd.api+json" },
+            signal: timeoutSignal,
+            redirect: "manual",
+          });
+          return [r, await r.text()] as const;
         });
-        text = await response.text();
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
         const timedOut = (error as Error).name === "TimeoutError" || (error as Error).name === "AbortError";
@@ -228,8 +230,4 @@ function clientError(status: number, text: string, url: URL): ConnectorError {
     return new ConnectorError(`Outreach has no ${url.pathname} (404: ${detail}). Check base_url.`, "config_error", detail);
   }
   return new ConnectorError(`Outreach answered ${status} for ${url.pathname}: ${detail}`, "system_error", detail);
-}
-
-function anySignal(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
-  return a ? AbortSignal.any([a, b]) : b;
 }

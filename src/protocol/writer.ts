@@ -3,7 +3,6 @@
  * pushes back (airbyte-contract.md §6), and masking secrets in every message except RECORD, STATE
  * and CONTROL (CONTROL is the one message that carries them, §4.3).
  */
-import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type { AirbyteMessage } from "./messages.js";
 
@@ -81,9 +80,22 @@ export class MessageWriter {
   }
 
   private async writeRaw(text: string): Promise<void> {
-    if (this.closed) return;
-    if (!this.out.write(text)) await Promise.race([once(this.out, "drain"), once(this.out, "error"), once(this.out, "close")]);
+    if (this.closed || this.out.write(text)) return;
+    // Back-pressure: wait for 'drain' (or the end of the stream), removing every listener after.
+    const out = this.out;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        out.off("drain", done);
+        out.off("error", done);
+        out.off("close", done);
+        resolve();
+      };
+      out.on("drain", done);
+      out.on("error", done);
+      out.on("close", done);
+    });
   }
+
 
   /** Resolves when everything written so far has been handed to the OS. */
   async flush(): Promise<void> {
