@@ -3,27 +3,20 @@
  * and the data control surface. Offline, 127.0.0.1 only.
  */
 import assert from "node:assert/strict";
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import { STREAMS } from "../src/streams.js";
 import { ReplicaClient } from "../integration_tests/replica/client.js";
-import { startReplica, type Replica } from "../integration_tests/replica/server.js";
+import { startReplica } from "../integration_tests/replica/server.js";
+import { replicaFixture } from "./helpers/replica.js";
 
-let replica: Replica;
-let client: ReplicaClient;
-
-before(async () => {
-  replica = await startReplica();
-  client = new ReplicaClient(replica);
-});
-after(() => replica.close());
-beforeEach(() => replica.control.reset());
+const fixture = replicaFixture();
 
 const INCREMENTAL = "count=false&newFilterSyntax=true&filter[updatedAt][gte]=2000-01-01T00:00:00.000Z&sort=updatedAt";
 const ids = (docs: { data: { id: number }[] }[]): number[] => docs.flatMap((d) => d.data.map((r) => r.id));
 
 test("every stream answers with records of its type, integer ids, sorted attribute keys and self links", async () => {
   for (const s of STREAMS) {
-    const doc = await client.page(`${s.path.slice(1)}?page[size]=5&count=true`);
+    const doc = await fixture.client.page(`${s.path.slice(1)}?page[size]=5&count=true`);
     assert.ok(doc.data.length > 0, `${s.name} is empty`);
     assert.ok((doc.meta?.count ?? 0) >= 25, s.name);
     for (const r of doc.data) {
@@ -31,14 +24,14 @@ test("every stream answers with records of its type, integer ids, sorted attribu
       assert.ok(Number.isInteger(r.id));
       const keys = Object.keys(r.attributes ?? {});
       assert.deepEqual(keys, [...keys].sort(), `${s.name}: attribute keys sorted`);
-      assert.equal(r.links?.self, `${replica.apiBase}${s.path.slice(1)}/${r.id}`);
+      assert.equal(r.links?.self, `${fixture.replica.apiBase}${s.path.slice(1)}/${r.id}`);
       if (s.cursorField) assert.match(String(r.attributes?.[s.cursorField]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     }
   }
 });
 
 test("records look like Outreach's: customN all present, undeclared attributes, clashes, relationship shapes", async () => {
-  const { data } = await client.page("prospects?page[size]=120");
+  const { data } = await fixture.client.page("prospects?page[size]=120");
   const a = data[0]?.attributes ?? {};
   for (let k = 1; k <= 150; k++) assert.ok(`custom${k}` in a, `custom${k}`);
   for (const k of ["updaterId", "updaterType", "accountName", "emailContacts", "engagedScore"]) assert.ok(k in a, k);
@@ -54,29 +47,29 @@ test("records look like Outreach's: customN all present, undeclared attributes, 
   }
   const names = data.map((r) => String(r.attributes?.firstName ?? ""));
   assert.ok(names.some((n) => /[^\x00-\x7f]/.test(n)) && names.some((n) => /[ \u00a0]$/.test(n)));
-  const mailing = (await client.page("mailings?page[size]=1")).data[0];
+  const mailing = (await fixture.client.page("mailings?page[size]=1")).data[0];
   assert.ok(String(mailing?.attributes?.bodyHtml).length > 1500);
-  const events = (await client.page("events?page[size]=50")).data;
+  const events = (await fixture.client.page("events?page[size]=50")).data;
   assert.ok(events.every((e) => !("updatedAt" in (e.attributes ?? {})) && "eventAt" in (e.attributes ?? {})));
 });
 
 test("cursor paging walks every record exactly once at page sizes 1, 7, 10 and 1000", async () => {
-  const all = replica.control.listIds("prospects").ids ?? [];
+  const all = fixture.replica.control.listIds("prospects").ids ?? [];
   assert.equal(all.length, 120);
   for (const size of [1, 7, 10, 1000]) {
-    const got = ids(await client.walk(`prospects?${INCREMENTAL}&page[size]=${size}`));
+    const got = ids(await fixture.client.walk(`prospects?${INCREMENTAL}&page[size]=${size}`));
     assert.equal(got.length, all.length, `size ${size}`);
     assert.deepEqual([...got].sort((x, y) => x - y), all);
   }
   for (const s of STREAMS.filter((x) => x.cursorField)) {
     const q = `newFilterSyntax=true&filter[${s.cursorField}][gte]=2000-01-01&sort=${s.cursorField}&page[size]=10`;
-    const got = ids(await client.walk(`${s.path.slice(1)}?${q}`));
-    assert.deepEqual([...got].sort((x, y) => x - y), replica.control.listIds(s.name).ids, s.name);
+    const got = ids(await fixture.client.walk(`${s.path.slice(1)}?${q}`));
+    assert.deepEqual([...got].sort((x, y) => x - y), fixture.replica.control.listIds(s.name).ids, s.name);
   }
 });
 
 test("timestamp ties straddle page boundaries at sizes 10 and 1000 and are ordered by id", async () => {
-  const pages = await client.walk(`prospects?${INCREMENTAL}&page[size]=10`);
+  const pages = await fixture.client.walk(`prospects?${INCREMENTAL}&page[size]=10`);
   const straddles = pages.slice(1).filter((p, k) => p.data[0]?.attributes?.updatedAt === pages[k]?.data.at(-1)?.attributes?.updatedAt);
   assert.ok(straddles.length >= 3, `only ${straddles.length} straddling ties`);
   const big = await startReplica({ records: { prospects: 1500 } });
@@ -98,9 +91,9 @@ test("timestamp ties straddle page boundaries at sizes 10 and 1000 and are order
 });
 
 test("links: absolute next repeating every parameter sorted and encoded, opaque keyset, prev, last page, empty result", async () => {
-  const first = await client.page(`prospects?sort=updatedAt&newFilterSyntax=true&filter[updatedAt][gte]=1990-01-01T00:00:00.000Z&count=false&page[size]=10`);
+  const first = await fixture.client.page(`prospects?sort=updatedAt&newFilterSyntax=true&filter[updatedAt][gte]=1990-01-01T00:00:00.000Z&count=false&page[size]=10`);
   const next = first.links?.next ?? "";
-  assert.match(next, new RegExp(`^${replica.apiBase}prospects\\?count=false&filter%5BupdatedAt%5D%5Bgte%5D=1990-01-01T00%3A00%3A00.000Z&newFilterSyntax=true&page%5Bafter%5D=[A-Za-z0-9%]+&page%5Bsize%5D=10&sort=updatedAt$`));
+  assert.match(next, new RegExp(`^${fixture.replica.apiBase}prospects\\?count=false&filter%5BupdatedAt%5D%5Bgte%5D=1990-01-01T00%3A00%3A00.000Z&newFilterSyntax=true&page%5Bafter%5D=[A-Za-z0-9%]+&page%5Bsize%5D=10&sort=updatedAt$`));
   const token = decodeURIComponent(/page%5Bafter%5D=([^&]+)/.exec(next)?.[1] ?? "");
   const cursor = JSON.parse(Buffer.from(token, "base64").toString()) as Record<string, unknown>;
   assert.deepEqual(Object.keys(cursor), ["cn", "sp", "sv", "id", "v"]);
@@ -109,55 +102,55 @@ test("links: absolute next repeating every parameter sorted and encoded, opaque 
   assert.equal(cursor.id, first.data[9]?.id);
   assert.equal(first.links?.prev, undefined);
   assert.equal(first.meta, undefined);
-  const second = await client.page(next);
+  const second = await fixture.client.page(next);
   assert.ok(second.links?.prev?.includes("page%5Bbefore%5D="));
-  assert.deepEqual(ids([await client.page(second.links?.prev ?? "")]), ids([first]));
-  const pages = await client.walk(next);
+  assert.deepEqual(ids([await fixture.client.page(second.links?.prev ?? "")]), ids([first]));
+  const pages = await fixture.client.walk(next);
   assert.equal(pages.at(-1)?.links?.next, undefined);
   assert.ok(pages.at(-1)?.links?.first);
-  const empty = await client.get("prospects?newFilterSyntax=true&filter[updatedAt][gte]=2099-01-01&page[size]=10&count=true");
+  const empty = await fixture.client.get("prospects?newFilterSyntax=true&filter[updatedAt][gte]=2099-01-01&page[size]=10&count=true");
   assert.deepEqual(empty.json, { data: [], meta: { count: 0, count_truncated: false } });
 });
 
 test("offset mode without page[size]: 50 rows, first/prev/next/last on page[offset]; limits are 400s", async () => {
-  const doc = await client.page("prospects?count=true");
+  const doc = await fixture.client.page("prospects?count=true");
   assert.equal(doc.data.length, 50);
-  assert.equal(doc.links?.next, `${replica.apiBase}prospects?count=true&page%5Boffset%5D=50`);
-  assert.equal(doc.links?.last, `${replica.apiBase}prospects?count=true&page%5Boffset%5D=100`);
-  const last = await client.page(doc.links?.last ?? "");
+  assert.equal(doc.links?.next, `${fixture.replica.apiBase}prospects?count=true&page%5Boffset%5D=50`);
+  assert.equal(doc.links?.last, `${fixture.replica.apiBase}prospects?count=true&page%5Boffset%5D=100`);
+  const last = await fixture.client.page(doc.links?.last ?? "");
   assert.equal(last.data.length, 20);
   assert.equal(last.links?.next, undefined);
   assert.ok(last.links?.prev?.endsWith("page%5Boffset%5D=50"));
   for (const q of ["page[limit]=1001", "page[offset]=10001", "page[size]=1001", "page[size]=0", "page[size]=abc"]) {
-    const got = await client.get(`prospects?${q}`);
+    const got = await fixture.client.get(`prospects?${q}`);
     assert.equal(got.status, 400, q);
     assert.match(String((got.json as { errors: { id: string }[] }).errors[0]?.id), /^pageParameter\./);
   }
 });
 
 test("filters: legacy and new syntax agree; lists, ranges, nulls, relationship ids", async () => {
-  const rows = (await client.page("prospects?page[size]=1000&sort=updatedAt")).data;
+  const rows = (await fixture.client.page("prospects?page[size]=1000&sort=updatedAt")).data;
   const mid = String(rows[60]?.attributes?.updatedAt);
   const hi = String(rows[90]?.attributes?.updatedAt);
-  const legacy = ids(await client.walk(`prospects?filter[updatedAt]=${mid}..${hi}&sort=updatedAt&page[size]=7`));
-  const modern = ids(await client.walk(`prospects?newFilterSyntax=true&filter[updatedAt][gte]=${mid}&filter[updatedAt][lte]=${hi}&sort=updatedAt&page[size]=7`));
+  const legacy = ids(await fixture.client.walk(`prospects?filter[updatedAt]=${mid}..${hi}&sort=updatedAt&page[size]=7`));
+  const modern = ids(await fixture.client.walk(`prospects?newFilterSyntax=true&filter[updatedAt][gte]=${mid}&filter[updatedAt][lte]=${hi}&sort=updatedAt&page[size]=7`));
   assert.deepEqual(legacy, modern);
   assert.ok(legacy.length >= 31);
-  assert.deepEqual(ids([await client.page(`prospects?filter[updatedAt]=${mid}..inf&page[size]=1000&sort=updatedAt`)]), ids([{ data: rows.slice(rows.findIndex((r) => r.attributes?.updatedAt === mid)) }]));
-  assert.equal((await client.page(`prospects?filter[updatedAt]=neginf..${mid}&page[size]=1000`)).data.length, rows.findLastIndex((r) => r.attributes?.updatedAt === mid) + 1);
-  assert.deepEqual(ids([await client.page("prospects?filter[id]=3,1,2&page[size]=10")]), [1, 2, 3]);
-  assert.deepEqual(ids([await client.page("prospects?newFilterSyntax=true&filter[id][]=2&filter[id][]=4&page[size]=10")]), [2, 4]);
-  const nulls = await client.page("prospects?filter[title]=__null__&page[size]=1000");
-  const notNulls = await client.page("prospects?filter[title]=__notnull__&page[size]=1000");
+  assert.deepEqual(ids([await fixture.client.page(`prospects?filter[updatedAt]=${mid}..inf&page[size]=1000&sort=updatedAt`)]), ids([{ data: rows.slice(rows.findIndex((r) => r.attributes?.updatedAt === mid)) }]));
+  assert.equal((await fixture.client.page(`prospects?filter[updatedAt]=neginf..${mid}&page[size]=1000`)).data.length, rows.findLastIndex((r) => r.attributes?.updatedAt === mid) + 1);
+  assert.deepEqual(ids([await fixture.client.page("prospects?filter[id]=3,1,2&page[size]=10")]), [1, 2, 3]);
+  assert.deepEqual(ids([await fixture.client.page("prospects?newFilterSyntax=true&filter[id][]=2&filter[id][]=4&page[size]=10")]), [2, 4]);
+  const nulls = await fixture.client.page("prospects?filter[title]=__null__&page[size]=1000");
+  const notNulls = await fixture.client.page("prospects?filter[title]=__notnull__&page[size]=1000");
   assert.equal(nulls.data.length + notNulls.data.length, 120);
   assert.ok(nulls.data.every((r) => r.attributes?.title === null) && notNulls.data.length > 0);
   const account = (rows.find((r) => (r.relationships?.account as { data: { id: number } | null }).data)?.relationships?.account as { data: { id: number } }).data.id;
-  const byAccount = await client.page(`prospects?filter[account][id]=${account}&page[size]=1000`);
+  const byAccount = await fixture.client.page(`prospects?filter[account][id]=${account}&page[size]=1000`);
   assert.ok(byAccount.data.length > 0 && byAccount.data.every((r) => (r.relationships?.account as { data: { id: number } }).data.id === account));
   for (const ts of [mid.replace(".000Z", "Z"), mid]) {
-    assert.equal((await client.page(`prospects?newFilterSyntax=true&filter[updatedAt][gte]=${ts}&page[size]=1000`)).data.length, rows.length - rows.findIndex((r) => r.attributes?.updatedAt === mid));
+    assert.equal((await fixture.client.page(`prospects?newFilterSyntax=true&filter[updatedAt][gte]=${ts}&page[size]=1000`)).data.length, rows.length - rows.findIndex((r) => r.attributes?.updatedAt === mid));
   }
-  assert.ok((await client.page(`prospects?filter[updatedAt]=${mid.slice(0, 10)}..inf&page[size]=1000`)).data.length >= legacy.length);
+  assert.ok((await fixture.client.page(`prospects?filter[updatedAt]=${mid.slice(0, 10)}..inf&page[size]=1000`)).data.length >= legacy.length);
 });
 
 test("filter, sort and fields errors are JSON:API 400s", async () => {
@@ -173,7 +166,7 @@ test("filter, sort and fields errors are JSON:API 400s", async () => {
     ["prospects?fields[prospect]=firstName,bogus", "fieldsParameter.unknownResourceField"],
   ];
   for (const [q, id] of cases) {
-    const got = await client.get(q);
+    const got = await fixture.client.get(q);
     assert.equal(got.status, 400, q);
     assert.equal(got.headers.get("content-type"), "application/vnd.api+json");
     assert.equal((got.json as { errors: { id: string }[] }).errors[0]?.id, id, q);
@@ -181,52 +174,52 @@ test("filter, sort and fields errors are JSON:API 400s", async () => {
 });
 
 test("sort: descending, several keys, ties by id; sparse fieldsets", async () => {
-  const desc = (await client.page("prospects?sort=-updatedAt&page[size]=1000")).data;
+  const desc = (await fixture.client.page("prospects?sort=-updatedAt&page[size]=1000")).data;
   for (let k = 1; k < desc.length; k++) assert.ok(String(desc[k - 1]?.attributes?.updatedAt) >= String(desc[k]?.attributes?.updatedAt));
-  assert.deepEqual(ids(await client.walk("prospects?sort=id&page[size]=7")), replica.control.listIds("prospects").ids);
-  const walked = ids(await client.walk("prospects?sort=lastName,-updatedAt&page[size]=9"));
-  assert.deepEqual(walked, ids([await client.page("prospects?sort=lastName,-updatedAt&page[size]=1000")]));
-  const sparse = await client.page("users?fields[user]=email,firstName,creator&page[size]=3");
+  assert.deepEqual(ids(await fixture.client.walk("prospects?sort=id&page[size]=7")), fixture.replica.control.listIds("prospects").ids);
+  const walked = ids(await fixture.client.walk("prospects?sort=lastName,-updatedAt&page[size]=9"));
+  assert.deepEqual(walked, ids([await fixture.client.page("prospects?sort=lastName,-updatedAt&page[size]=1000")]));
+  const sparse = await fixture.client.page("users?fields[user]=email,firstName,creator&page[size]=3");
   assert.deepEqual(Object.keys(sparse.data[0]?.attributes ?? {}), ["email", "firstName"]);
   assert.deepEqual(Object.keys(sparse.data[0]?.relationships ?? {}), ["creator"]);
-  const full = await client.page("prospects?page[size]=5");
+  const full = await fixture.client.page("prospects?page[size]=5");
   const every = new Set(full.data.flatMap((r) => [...Object.keys(r.attributes ?? {}), ...Object.keys(r.relationships ?? {})]));
-  assert.deepEqual((await client.page(`prospects?page[size]=5&fields[prospect]=${[...every].join(",")}`)).data, full.data, "fieldset path renders like the fast path");
-  const bare = await client.page("users?page[size]=1&count=false&fields[user]=");
+  assert.deepEqual((await fixture.client.page(`prospects?page[size]=5&fields[prospect]=${[...every].join(",")}`)).data, full.data, "fieldset path renders like the fast path");
+  const bare = await fixture.client.page("users?page[size]=1&count=false&fields[user]=");
   assert.deepEqual(Object.keys(bare.data[0] ?? {}).filter((k) => k !== "links"), ["type", "id"]);
 });
 
 test("control: added and updated records come last in an incremental read; ids list; fast and slow paths agree", async () => {
-  const before = (await client.page("prospects?sort=-updatedAt&page[size]=1")).data[0]?.attributes?.updatedAt;
-  const added = replica.control.addRecords("prospects", { count: 2, attributes: { firstName: "Neue" } });
-  const updated = replica.control.updateRecords("prospects", [5, 7]);
+  const before = (await fixture.client.page("prospects?sort=-updatedAt&page[size]=1")).data[0]?.attributes?.updatedAt;
+  const added = fixture.replica.control.addRecords("prospects", { count: 2, attributes: { firstName: "Neue" } });
+  const updated = fixture.replica.control.updateRecords("prospects", [5, 7]);
   assert.equal(added[0]?.attributes?.firstName, "Neue");
   assert.ok(String(updated[0]?.attributes?.updatedAt) > String(before) && String(updated[0]?.attributes?.updatedAt) > String(added[0]?.attributes?.updatedAt));
   assert.match(String(updated[0]?.attributes?.name), /Updated record/);
-  const all = replica.control.listIds("prospects");
+  const all = fixture.replica.control.listIds("prospects");
   assert.equal(all.count, 122);
-  const walk = ids(await client.walk(`prospects?${INCREMENTAL}&page[size]=10`));
+  const walk = ids(await fixture.client.walk(`prospects?${INCREMENTAL}&page[size]=10`));
   assert.deepEqual(walk.slice(-4), [...added.map((r) => r.id), 5, 7]);
   assert.deepEqual([...walk].sort((x, y) => x - y), all.ids);
-  const slow = ids(await client.walk(`prospects?${INCREMENTAL}&filter[id][gte]=0&page[size]=10`));
+  const slow = ids(await fixture.client.walk(`prospects?${INCREMENTAL}&filter[id][gte]=0&page[size]=10`));
   assert.deepEqual(slow, walk);
-  const since = ids([await client.page(`prospects?newFilterSyntax=true&filter[updatedAt][gte]=${String(updated[0]?.attributes?.updatedAt)}&sort=updatedAt&page[size]=100`)]);
+  const since = ids([await fixture.client.page(`prospects?newFilterSyntax=true&filter[updatedAt][gte]=${String(updated[0]?.attributes?.updatedAt)}&sort=updatedAt&page[size]=100`)]);
   assert.deepEqual(since, [5, 7]);
-  const res = await fetch(`${replica.controlUrl}streams/stages/records`, { method: "POST", body: JSON.stringify({ count: 1 }) });
+  const res = await fetch(`${fixture.replica.controlUrl}streams/stages/records`, { method: "POST", body: JSON.stringify({ count: 1 }) });
   assert.equal(((await res.json()) as { data: unknown[] }).data.length, 1);
-  const idList = (await (await fetch(`${replica.controlUrl}streams/stages/ids`)).json()) as { count: number; ids: number[] };
+  const idList = (await (await fetch(`${fixture.replica.controlUrl}streams/stages/ids`)).json()) as { count: number; ids: number[] };
   assert.equal(idList.ids.length, idList.count);
-  const one = await client.get("prospects/5");
+  const one = await fixture.client.get("prospects/5");
   assert.equal((one.json as { data: { id: number } }).data.id, 5);
-  assert.equal((await client.get("prospects/6")).status, 404);
+  assert.equal((await fixture.client.get("prospects/6")).status, 404);
 });
 
 test("data is deterministic per seed", async () => {
   const other = await startReplica();
   try {
-    const a = await client.page("mailings?page[size]=5");
+    const a = await fixture.client.page("mailings?page[size]=5");
     const b = await new ReplicaClient(other).page("mailings?page[size]=5");
-    assert.equal(JSON.stringify(b.data).replaceAll(other.apiBase, replica.apiBase), JSON.stringify(a.data));
+    assert.equal(JSON.stringify(b.data).replaceAll(other.apiBase, fixture.replica.apiBase), JSON.stringify(a.data));
   } finally {
     await other.close();
   }

@@ -1,4 +1,6 @@
 /** Starting the replica and writing the connector's input files for it. */
+import { after, before, beforeEach } from "node:test";
+import { ReplicaClient } from "../../integration_tests/replica/client.js";
 import { startReplica, type Replica, type ReplicaOptions } from "../../integration_tests/replica/server.js";
 import { STREAMS } from "../../src/streams.js";
 import { tempDir, writeJsonFiles } from "./cli.js";
@@ -39,4 +41,22 @@ export async function readArgs(r: Replica, files: { config?: Record<string, unkn
     ...(files.state !== undefined ? { state: files.state } : {}),
   });
   return ["read", "--config", paths.config!, "--catalog", paths.catalog!, ...(paths.state ? ["--state", paths.state] : [])];
+}
+
+/**
+ * One replica for a test file, reset before each test, with a ReplicaClient for raw API calls
+ * (its `renew()` fetches a fresh access token). The fields are set once the `before` hook ran.
+ */
+export function replicaFixture(options: { renewClient?: boolean } = {}): { replica: Replica; client: ReplicaClient } {
+  const fixture = {} as { replica: Replica; client: ReplicaClient };
+  before(async () => {
+    fixture.replica = await startReplica();
+    fixture.client = new ReplicaClient(fixture.replica);
+  });
+  after(() => fixture.replica.close());
+  beforeEach(() => {
+    fixture.replica.control.reset();
+    if (options.renewClient) fixture.client.renew();
+  });
+  return fixture;
 }
