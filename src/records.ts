@@ -23,39 +23,13 @@ export interface ResourceObject {
   links?: Record<string, unknown>;
 }
 
-/** A flat record: `id` plus attribute and relationship fields. */
-export type FlatRecord = Record<string, unknown> & { id: number };
-
 /**
- * Flattens one resource object.
+ * The flat record of a resource, as JSON text, built without creating the flat object: the
+ * attributes object is serialized as JSON.parse made it and the relationship fields are appended
+ * (the per-record hot path of a read). An attribute that clashes with a relationship field
+ * (outreach-api.md §3.6) is set to undefined on the parsed resource, which JSON.stringify skips, so
+ * the relationship's value wins and no key appears twice.
  * @param relationships the stream's declared relationships (undeclared ones are flattened the same way)
- */
-export function flattenResource(resource: ResourceObject, relationships: readonly RelationshipDefinition[]): FlatRecord {
-  const record: FlatRecord = { id: resource.id };
-  const attributes = resource.attributes;
-  if (attributes) for (const key in attributes) if (key !== "id") record[key] = attributes[key];
-  const rels = resource.relationships;
-  if (!rels) return record;
-  for (const name in rels) {
-    const rel = rels[name];
-    if (!rel || !("data" in rel) || rel.data === undefined) continue;
-    const data = rel.data;
-    if (Array.isArray(data)) {
-      record[`${name}Ids`] = data.map((d) => d.id);
-    } else {
-      record[`${name}Id`] = data === null ? null : data.id;
-      if (isPolymorphic(name, relationships)) record[`${name}Type`] = data === null ? null : data.type;
-    }
-  }
-  return record;
-}
-
-/**
- * The JSON text of `flattenResource(resource, relationships)` (the same keys and values), built
- * without creating the flat object: the attributes object is serialized as JSON.parse made it and
- * the relationship fields are appended. This is the per-record hot path of a read. An attribute
- * that clashes with a relationship field (outreach-api.md §3.6) is set to undefined on the parsed
- * resource, which JSON.stringify skips, so the relationship's value wins and no key appears twice.
  */
 export function recordJson(resource: ResourceObject, relationships: readonly RelationshipDefinition[]): string {
   const attributes = resource.attributes;

@@ -89,11 +89,6 @@ export function errorTraceMessage(
   };
 }
 
-/** A TRACE ESTIMATE message for one stream. */
-export function estimateMessage(stream: string, rowEstimate: number): AirbyteMessage {
-  return { type: "TRACE", trace: { type: "ESTIMATE", emitted_at: Date.now(), estimate: { name: stream, type: "STREAM", row_estimate: rowEstimate } } };
-}
-
 /** A CONTROL CONNECTOR_CONFIG message carrying the full config to persist (the only message that may carry secrets). */
 export function controlConfigMessage(config: Record<string, unknown>): AirbyteMessage {
   return { type: "CONTROL", control: { type: "CONNECTOR_CONFIG", emitted_at: Date.now(), connectorConfig: { config } } };
