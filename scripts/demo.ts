@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startReplica } from "../integration_tests/replica/server.js";
-import { runCli, type CliRun } from "./lib/cli-runner.js";
+import { lastStates, runCli, type CliRun } from "./lib/cli-runner.js";
 
 const say = (line: string): boolean => process.stderr.write(line + "\n");
 
@@ -76,12 +76,6 @@ async function main(): Promise<void> {
   }
 }
 
-function lastStates(run: CliRun): unknown[] {
-  const last = new Map<string, unknown>();
-  for (const m of run.messages) if (m.type === "STATE") last.set(m.state!.stream!.stream_descriptor.name, m.state);
-  return [...last.values()];
-}
-
 function counts(run: CliRun): Map<string, number> {
   const out = new Map<string, number>();
   for (const m of run.messages) if (m.type === "RECORD") out.set(m.record!.stream, (out.get(m.record!.stream) ?? 0) + 1);
@@ -91,10 +85,7 @@ function counts(run: CliRun): Map<string, number> {
 function summary(full: CliRun, incremental: CliRun, fullMs: number, incMs: number, requests: number): void {
   const a = counts(full);
   const b = counts(incremental);
-  const states = new Map(lastStates(incremental).map((s) => {
-    const st = s as { stream: { stream_descriptor: { name: string }; stream_state: Record<string, unknown> } };
-    return [st.stream.stream_descriptor.name, JSON.stringify(st.stream.stream_state)] as const;
-  }));
+  const states = new Map(lastStates(incremental).map((s) => [s!.stream!.stream_descriptor.name, JSON.stringify(s!.stream!.stream_state)] as const));
   const names = [...states.keys()].sort();
   const width = Math.max(...names.map((n) => n.length));
   say("");

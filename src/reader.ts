@@ -29,8 +29,6 @@ export interface Page {
   records: string[];
   /** The cursor field's value of each record (undefined entries when the stream has no cursor). */
   cursorValues: unknown[];
-  /** The page size that worked for this page (after any halving). */
-  pageSize: number;
 }
 
 /**
@@ -99,7 +97,7 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
     }
     const next = document.links?.next;
     document = undefined;
-    yield { records, cursorValues, pageSize };
+    yield { records, cursorValues };
     if (typeof next !== "string" || next === "") break;
     try {
       url = new URL(next);

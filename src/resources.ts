@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 const root = new URL("../../", import.meta.url);
 
 /** Absolute path of a file at the package root, e.g. `schemas/prospects.json`. */
-export function resourcePath(relative: string): string {
+function resourcePath(relative: string): string {
   return fileURLToPath(new URL(relative, root));
 }
 

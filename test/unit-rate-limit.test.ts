@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { retryAfterMs } from "../src/http/auth.js";
-import { intHeader, parseResetMs, RateLimiter } from "../src/http/rate-limit.js";
+import { intHeader, parseResetMs, RateLimiter, retryAfterMs } from "../src/http/rate-limit.js";
 import { ConnectorError } from "../src/errors.js";
 import { FakeClock, headers } from "./helpers/clock.js";
 

@@ -71,3 +71,9 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun
   });
 }
 
+/** Last STATE message per stream, as a list to pass back with --state. */
+export function lastStates(run: CliRun): AirbyteMessage["state"][] {
+  const last = new Map<string, AirbyteMessage["state"]>();
+  for (const m of run.messages) if (m.type === "STATE") last.set(m.state!.stream!.stream_descriptor.name, m.state);
+  return [...last.values()];
+}

@@ -14,7 +14,6 @@ import { AuthError, ConnectorError } from "../errors.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import { retryAfterMs } from "./rate-limit.js";
 
-export { retryAfterMs };
 
 /** Successful token endpoint response (§8.2). `expires_in` is in seconds. */
 interface TokenResponse {

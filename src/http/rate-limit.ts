@@ -55,7 +55,6 @@ function firstValue(raw: string): string {
 export function retryAfterMs(value: string | null | undefined, nowMs: number): number | undefined {
   if (value === null || value === undefined || value.trim() === "") return undefined;
   const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   if (/^\d+(\.\d+)?$/.test(firstValue(v))) return Number(firstValue(v)) * 1000;
   let at: number;
   if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i.test(v)) at = Date.parse(`${v.replace(" ", "T")}Z`); // zone-less ISO = UTC

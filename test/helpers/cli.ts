@@ -5,7 +5,7 @@ import path from "node:path";
 import type { AirbyteMessage } from "../../src/generated/protocol.js";
 import type { CliRun } from "../../scripts/lib/cli-runner.js";
 
-export { CLI, ROOT, runCli, type CliRun, type RunOptions } from "../../scripts/lib/cli-runner.js";
+export { CLI, lastStates, ROOT, runCli, type CliRun, type RunOptions } from "../../scripts/lib/cli-runner.js";
 
 /** A fresh temporary folder. */
 export function tempDir(prefix = "source-outreach-"): Promise<string> {
@@ -35,9 +35,3 @@ export function recordsOf(run: CliRun, stream?: string): Record<string, unknown>
     .map((m) => m.record!.data as Record<string, unknown>);
 }
 
-/** Last STATE message per stream, as a list to pass back with --state. */
-export function lastStates(run: CliRun): AirbyteMessage["state"][] {
-  const last = new Map<string, AirbyteMessage["state"]>();
-  for (const m of run.messages) if (m.type === "STATE") last.set(m.state!.stream!.stream_descriptor.name, m.state);
-  return [...last.values()];
-}
