@@ -4,7 +4,7 @@
  */
 import type { ConfiguredAirbyteCatalog } from "./generated/protocol.js";
 import { InputError } from "./errors.js";
-import { parseJson, readJsonFile, readTextFile } from "./config.js";
+import { parseJson, readJsonFile, readTextFile, withoutNulls } from "./config.js";
 import { findStream, type StreamDefinition, type SyncMode } from "./streams.js";
 import { parseInstant } from "./time.js";
 
@@ -21,12 +21,46 @@ const DESTINATION_SYNC_MODES = ["append", "overwrite", "append_dedup", "update",
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
+/** Schema keywords whose value is instance data, kept verbatim (`"default": null` is a real default). */
+const DATA_KEYWORDS = new Set(["default", "const", "enum", "examples"]);
+/** Schema keywords whose value maps names to schemas (a property called `default` is a schema). */
+const SCHEMA_MAPS = new Set(["properties", "patternProperties", "definitions", "$defs", "dependencies"]);
+
+/**
+ * A stream's `json_schema` with the `null`s that mean "absent" removed: a keyword set to null
+ * (`"properties": null`, `"items": null`) and a property whose schema is null. The values of
+ * `default` and `const` are data and kept as they are, null included; so are `enum` and `examples`
+ * (only a null list itself is dropped).
+ */
+function schemaWithoutNulls(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(schemaWithoutNulls);
+  if (!isObject(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [keyword, v] of Object.entries(schema)) {
+    if (DATA_KEYWORDS.has(keyword)) {
+      if (v !== null || keyword === "default" || keyword === "const") out[keyword] = v;
+    } else if (v === null) {
+      continue;
+    } else if (SCHEMA_MAPS.has(keyword) && isObject(v)) {
+      out[keyword] = Object.fromEntries(Object.entries(v).filter(([, sub]) => sub !== null).map(([name, sub]) => [name, schemaWithoutNulls(sub)]));
+    } else {
+      out[keyword] = schemaWithoutNulls(v);
+    }
+  }
+  return out;
+}
+
 /**
  * Validates a parsed configured catalog (shape of `ConfiguredAirbyteCatalog`, known streams,
- * supported sync modes).
+ * supported sync modes). Members that are `null` count as absent, as pydantic-written catalogs
+ * (CAT, airbyte-contract.md §7) mean them; inside `json_schema` only keywords that mean absent are
+ * dropped (schemaWithoutNulls). Members this connector does not use (`namespace`, `primary_key`,
+ * `generation_id`, `minimum_generation_id`, `sync_id`, `destination_object_name`, `include_files`,
+ * `is_resumable`, `is_file_based`, …) are accepted and ignored.
  * @throws InputError for the first problem found
  */
-export function parseCatalog(value: unknown, file: string): ConfiguredStream[] {
+export function parseCatalog(parsed: unknown, file: string): ConfiguredStream[] {
+  const value = withoutNulls(parsed, { json_schema: schemaWithoutNulls });
   if (!isObject(value) || !Array.isArray(value.streams)) throw new InputError(file, "streams", "must be an array of configured streams");
   const catalog = value as unknown as ConfiguredAirbyteCatalog;
   const seen = new Set<string>();
@@ -40,7 +74,8 @@ export function parseCatalog(value: unknown, file: string): ConfiguredStream[] {
     if (seen.has(name)) throw new InputError(file, `${at}.stream.name`, `stream ${JSON.stringify(name)} is listed twice`);
     seen.add(name);
     if (!SYNC_MODES.includes(entry.sync_mode as string)) {
-      throw new InputError(file, `${at}.sync_mode`, `must be one of ${SYNC_MODES.join(", ")}, not ${JSON.stringify(entry.sync_mode)}`);
+      const problem = entry.sync_mode === undefined ? `is required (one of ${SYNC_MODES.join(", ")})` : `must be one of ${SYNC_MODES.join(", ")}, not ${JSON.stringify(entry.sync_mode)}`;
+      throw new InputError(file, `${at}.sync_mode`, problem);
     }
     if (!definition.syncModes.includes(entry.sync_mode)) {
       throw new InputError(file, `${at}.sync_mode`, `stream ${name} supports only ${definition.syncModes.join(", ")}`);
@@ -48,7 +83,10 @@ export function parseCatalog(value: unknown, file: string): ConfiguredStream[] {
     if (entry.destination_sync_mode !== undefined && !DESTINATION_SYNC_MODES.includes(entry.destination_sync_mode as string)) {
       throw new InputError(file, `${at}.destination_sync_mode`, `must be one of ${DESTINATION_SYNC_MODES.join(", ")}`);
     }
-    const cursor = entry.cursor_field;
+    const cursor: unknown = entry.cursor_field;
+    if (cursor !== undefined && !(Array.isArray(cursor) && cursor.every((c) => typeof c === "string"))) {
+      throw new InputError(file, `${at}.cursor_field`, "must be an array of strings (a field path)");
+    }
     if (cursor !== undefined && cursor.length > 0 && definition.cursorField && (cursor.length !== 1 || cursor[0] !== definition.cursorField)) {
       throw new InputError(file, `${at}.cursor_field`, `the cursor of ${name} is defined by the source: ["${definition.cursorField}"]`);
     }
@@ -72,15 +110,23 @@ const SENTINELS = ["__ab_no_cursor_state_message", "__ab_full_refresh_sync_compl
 /**
  * Accepts every input state shape of airbyte-contract.md §3: a list of STREAM (or GLOBAL, LEGACY)
  * state messages, a legacy object keyed by stream name, Meltano's `{airbyte_state: [...]}`,
- * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file.
+ * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file. Members that are `null`
+ * count as absent (`"stream_state": null` is no state for that stream, `"sourceStats": null`,
+ * `"namespace": null` are nothing); members the connector does not use (`sourceStats`,
+ * `destinationStats`, an `id`, `shared_state`, …) are ignored. An element without `type` is read
+ * by the member it carries: `data` → LEGACY, `stream` → STREAM, `global` → GLOBAL.
  * @throws InputError naming the element and field of a malformed entry
  */
-export function parseState(value: unknown, file: string): InputState {
+export function parseState(parsed: unknown, file: string): InputState {
+  return stateFrom(withoutNulls(parsed), file);
+}
+
+function stateFrom(value: unknown, file: string): InputState {
   const state: InputState = new Map();
   if (value === null || value === undefined) return state;
-  if (isObject(value) && Array.isArray(value.airbyte_state)) return parseState(value.airbyte_state, file);
+  if (isObject(value) && Array.isArray(value.airbyte_state)) return stateFrom(value.airbyte_state, file);
   const addBlob = (name: string, blob: unknown, at: string): void => {
-    if (blob === null || blob === undefined) return;
+    if (blob === undefined) return;
     if (!isObject(blob)) throw new InputError(file, at, "stream_state must be an object");
     if (SENTINELS.some((k) => k in blob)) return;
     state.set(name, blob);
@@ -108,7 +154,7 @@ export function parseState(value: unknown, file: string): InputState {
   value.forEach((element, i) => {
     const at = `[${i}]`;
     if (!isObject(element)) throw new InputError(file, at, "each state message must be an object");
-    const type = element.type ?? (element.data !== undefined ? "LEGACY" : undefined);
+    const type = element.type ?? (element.data !== undefined ? "LEGACY" : element.stream !== undefined ? "STREAM" : element.global !== undefined ? "GLOBAL" : undefined);
     if (type === "STREAM") {
       const stream = element.stream;
       if (!isObject(stream) || !isObject(stream.stream_descriptor) || typeof stream.stream_descriptor.name !== "string") {
@@ -146,7 +192,7 @@ export async function loadState(file: string): Promise<InputState> {
  * @throws InputError when the blob holds the cursor field but not a timestamp
  */
 export function cursorFromState(blob: Record<string, unknown> | undefined, cursorField: string, file: string, stream: string): string | undefined {
-  if (!blob || blob[cursorField] === undefined || blob[cursorField] === null) return undefined;
+  if (!blob || blob[cursorField] === undefined) return undefined;
   const value = blob[cursorField];
   if (typeof value !== "string" || Number.isNaN(parseInstant(value))) {
     throw new InputError(file, `${stream}.${cursorField}`, `must be an ISO-8601 timestamp, not ${JSON.stringify(value)}`);

@@ -94,12 +94,35 @@ export function parseJson(text: string, file: string, what: string): unknown {
 }
 
 /**
- * Validates a parsed config against spec.json and resolves it.
+ * A parsed input file with every object member whose value is `null` removed, at every depth: in
+ * the config, the configured catalog and the state an explicit `null` means the member is absent.
+ * Airbyte's Python hosts write unset optional fields that way (pydantic's `.json()`, used by CAT's
+ * ConnectorRunner for the catalog, airbyte-contract.md §7), and so does a Meltano `airbyte_config`
+ * entry left empty in YAML (§10.1). Array elements are kept (a `null` element is a value, not an
+ * absent member). `special` maps a member name to the function that normalises its value instead
+ * (the catalog's `json_schema`, where `"default": null` is a value).
+ * @returns a new value; the input is not changed
+ */
+export function withoutNulls(value: unknown, special: Record<string, (v: unknown) => unknown> = {}): unknown {
+  if (Array.isArray(value)) return value.map((v) => withoutNulls(v, special));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v === null) continue;
+    out[key] = Object.hasOwn(special, key) ? special[key]!(v) : withoutNulls(v, special);
+  }
+  return out;
+}
+
+/**
+ * Validates a parsed config against spec.json and resolves it. Members that are `null` count as
+ * absent (withoutNulls): an optional one takes its default, a required one is "is required".
  * @param file the config file's name, for error messages
  * @throws InputError naming the file and the first offending field
  */
-export function resolveConfig(value: unknown, file: string): ResolvedConfig {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InputError(file, "", "the config must be a JSON object");
+export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError(file, "", "the config must be a JSON object");
+  const value = withoutNulls(parsed);
   const spec = loadSpec();
   const ajv = new Ajv({ allErrors: false, strict: false });
   const validate = ajv.compile(spec.connectionSpecification);
