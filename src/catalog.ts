@@ -32,7 +32,7 @@ const SCHEMA_MAPS = new Set(["properties", "patternProperties", "definitions", "
  * `default` and `const` are data and kept as they are, null included; so are `enum` and `examples`
  * (only a null list itself is dropped).
  */
-function schemaWithoutNulls(schema: unknown): unknown {
+export function schemaWithoutNulls(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(schemaWithoutNulls);
   if (!isObject(schema)) return schema;
   const out: Record<string, unknown> = {};

@@ -14,6 +14,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
 import type { AirbyteMessage, AirbyteStream } from "../../src/generated/protocol.js";
 import { ROOT, runCli, tempDir, writeJsonFiles, type CliRun } from "./cli.js";
+import { pydanticCatalog } from "./host-inputs.js";
 import { messageProblems } from "./protocol.js";
 import { configFor, type Replica } from "./replica.js";
 
@@ -59,15 +60,19 @@ export interface CatInputs {
 }
 
 /**
- * Runs `command` with the given inputs written to a fresh folder (CAT writes /data/config.json,
- * /data/catalog.json, /data/state.json). Asserts what CAT's line parser needs: every stdout line
- * is one valid AirbyteMessage carrying the payload its type names.
+ * Runs `command` with the given inputs written to a fresh folder the way CAT's ConnectorRunner
+ * writes /data/config.json and /data/state.json (`json.dumps` of plain dicts) and
+ * /data/catalog.json (`catalog.json()` of its pydantic model: every unset optional member `null`,
+ * pydanticCatalog). Asserts what CAT's line parser needs: every stdout line is one valid
+ * AirbyteMessage carrying the payload its type names.
  */
 export async function catRun(command: "spec" | "check" | "discover" | "read", inputs: CatInputs = {}): Promise<CliRun> {
   const dir = await tempDir("cat-");
   let run: CliRun;
   try {
-    const files = await writeJsonFiles(dir, Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined)));
+    const { catalog, ...plain } = inputs;
+    const written = { ...plain, ...(catalog === undefined ? {} : { catalog: typeof catalog === "string" ? catalog : pydanticCatalog(catalog as ConfiguredCatalog) }) };
+    const files = await writeJsonFiles(dir, Object.fromEntries(Object.entries(written).filter(([, v]) => v !== undefined)));
     const args: string[] = [command];
     for (const name of ["config", "catalog", "state"] as const) if (files[name]) args.push(`--${name}`, files[name]);
     run = await runCli(args);
@@ -104,7 +109,7 @@ export function states(run: CliRun, stream?: string): NonNullable<AirbyteMessage
 // ---------------------------------------------------------------------------------------------
 // Catalogs, as CAT's fixtures build them
 
-/** A configured stream as CAT writes it (optional members left out rather than null). */
+/** A configured stream as CAT's fixtures build it (catRun writes it with its unset members as null). */
 export interface ConfiguredStream {
   stream: AirbyteStream;
   sync_mode: string;
