@@ -15,6 +15,7 @@ import { after, before, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import type { AirbyteMessage, AirbyteStream } from "../src/generated/protocol.js";
 import { ROOT, runCli, tempDir, type CliRun } from "./helpers/cli.js";
+import { meltanoCatalog, meltanoStates } from "./helpers/host-inputs.js";
 import { messageProblems } from "./helpers/protocol.js";
 import { configFor, replica as startReplica, type Replica } from "./helpers/replica.js";
 
@@ -83,36 +84,6 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** The catalog tap-airbyte writes: selected streams as discovered, lower-case sync mode, append, no cursor or key. */
-function wrapperCatalog(streams: AirbyteStream[]): unknown {
-  return {
-    streams: streams
-      .filter((s) => SELECTED.includes(s.name))
-      .map((s) => ({
-        stream: s,
-        // Singer replication method INCREMENTAL when the stream has a replication key, else FULL_TABLE;
-        // a method the stream does not support falls back to supported_sync_modes[0].
-        sync_mode: s.source_defined_cursor && s.supported_sync_modes.includes("incremental") ? "incremental" : s.supported_sync_modes[0],
-        destination_sync_mode: "append",
-      })),
-  };
-}
-
-/** Upserts STREAM states by stream descriptor, as the wrapper keeps them under `airbyte_state`. */
-function upsertStates(saved: Record<string, unknown>[], run: CliRun): Record<string, unknown>[] {
-  const list = [...saved];
-  for (const m of run.messages) {
-    if (m.type !== "STATE") continue;
-    const state = m.state!;
-    assert.equal(state.type, "STREAM", "the wrapper requires state.type (and mishandles LEGACY)");
-    const name = state.stream!.stream_descriptor.name;
-    const at = list.findIndex((s) => (s.stream as { stream_descriptor: { name: string } }).stream_descriptor.name === name);
-    if (at >= 0) list[at] = state as unknown as Record<string, unknown>;
-    else list.push(state as unknown as Record<string, unknown>);
-  }
-  return list;
-}
-
 const recordIds = (run: CliRun, stream: string): number[] =>
   run.messages.filter((m) => m.type === "RECORD" && m.record!.stream === stream).map((m) => (m.record!.data as { id: number }).id);
 
@@ -157,7 +128,7 @@ test("--about, --test, --discover: spec, check and discover with absolute /tmp-s
 
 test("sync: first run without --state, then with the state the wrapper saved (list, dict, legacy), new records picked up", async () => {
   assert.ok(discovered, "discover ran");
-  await writeFile(files.catalog, JSON.stringify(wrapperCatalog(discovered)));
+  await writeFile(files.catalog, JSON.stringify(meltanoCatalog(discovered, SELECTED)));
   const catalog = JSON.parse(readFileSync(files.catalog, "utf8")) as { streams: Record<string, unknown>[] };
   for (const entry of catalog.streams) {
     assert.equal(entry.cursor_field, undefined);
@@ -176,7 +147,7 @@ test("sync: first run without --state, then with the state the wrapper saved (li
     assert.deepEqual([...ids].sort((a, b) => a - b), served.ids, `${name}: the same ids`);
   }
   firstRun = first;
-  const saved = upsertStates([], first);
+  const saved = meltanoStates([], first.messages);
   assert.deepEqual(saved.map((s) => (s.stream as { stream_descriptor: { name: string } }).stream_descriptor.name).sort(), [...SELECTED].sort());
   const singerState = { airbyte_state: saved };
   const prospectsCursor = (saved.find((s) => (s.stream as { stream_descriptor: { name: string } }).stream_descriptor.name === "prospects")!.stream as {
@@ -203,7 +174,7 @@ test("sync: first run without --state, then with the state the wrapper saved (li
     assert.ok(got.length < recordIds(first, name).length / 2, `${name}: only the records at or after the saved cursor (${got.length})`);
   }
   assert.equal(recordIds(second, "duties").length, replica.control.listIds("duties").count, "duties (full refresh) is read whole again");
-  const after = upsertStates(saved, second);
+  const after = meltanoStates(saved, second.messages);
 
   // The same state as older wrappers wrote it (the whole Singer dict) gives the same records.
   await writeFile(files.state, JSON.stringify(singerState));
