@@ -12,7 +12,7 @@
  *     test_defined_cursors_exist_in_schema, test_defined_refs_exist_in_schema,
  *     test_defined_keyword_exist_in_schema[allOf|not], test_primary_keys_exist_in_schema,
  *     test_streams_has_sync_modes, test_additional_properties_is_true, test_primary_keys_data_type,
- *     test_catalog_has_supported_data_types (skipped by CAT 3.9.8 itself; enforced here).
+ *     test_catalog_has_supported_data_types (skipped by CAT 3.8.5 itself; enforced here).
  *     test_backward_compatibility: not imitable offline (needs the previous image) — skipped.
  */
 import assert from "node:assert/strict";
@@ -147,7 +147,7 @@ const TYPE_AIRBYTE_TYPE = [
   "integer|integer", "integer,null|integer", "number|integer", "null,number|integer",
 ];
 
-test("discovery: test_catalog_has_supported_data_types (skipped by CAT 3.9.8; enforced here)", () => {
+test("discovery: test_catalog_has_supported_data_types (skipped by CAT 3.8.5; enforced here)", () => {
   for (const s of streams) {
     for (const n of nodesNamed(s.json_schema, "type").filter((x) => typeof x.value === "string" || Array.isArray(x.value))) {
       const at = `${s.name}${pointer(n.path)}`;

@@ -6,8 +6,8 @@
  * test/acceptance-spec.test.ts.
  *
  * basic_read builds its catalog the high-strictness way (from `discover`, minus `empty_streams`,
- * `sync_mode = supported_sync_modes[0]`, `cursor_field = default_cursor_field`) and reads all 47
- * streams once; each of test_read's validations is its own test over that read.
+ * `sync_mode = supported_sync_modes[0]`, `cursor_field = default_cursor_field`, null for
+ * full-refresh streams: catRun writes it as CAT's pydantic models do) and reads all 47 streams once; each of test_read's validations is its own test over that read.
  * `validate_data_points` is off by default in CAT and not set in the yml, so it is not imitated.
  * test/e2e-read.test.ts checks the same per-stream message discipline on an incremental catalog;
  * here it is checked on CAT's own catalog.
@@ -45,7 +45,7 @@ before(async () => {
 });
 after(() => r.close());
 
-test("basic_read: test_read — at least one RECORD, exit 0, no error", () => {
+test("basic_read: test_read — at least one RECORD (exit 0 and no error: beyond CAT)", () => {
   assert.equal(catalog.streams.length, 47 - emptyStreams().length);
   assert.ok(catalog.streams.every((s) => s.sync_mode === "full_refresh"), "high strictness: supported_sync_modes[0]");
   assert.equal(read.code, 0, read.stderr);
@@ -53,7 +53,7 @@ test("basic_read: test_read — at least one RECORD, exit 0, no error", () => {
   assert.ok(records(read).length > 0);
 });
 
-test("basic_read: test_read — every configured stream has records (no empty_streams declared)", () => {
+test("basic_read: test_read — every configured stream has records (no empty_streams declared; every replica record: beyond CAT)", () => {
   const withRecords = new Set(records(read).map((m) => m.stream));
   assert.deepEqual(catalog.streams.map((s) => s.stream.name).filter((n) => !withRecords.has(n)), []);
   for (const s of catalog.streams) {
@@ -61,7 +61,7 @@ test("basic_read: test_read — every configured stream has records (no empty_st
   }
 });
 
-test("basic_read: test_read — validate_schema: draft-07, strict integers, CAT's date-time, no extra columns, a field in common", () => {
+test("basic_read: test_read — validate_schema: draft-07, strict integers, CAT's date-time, a field in common, no extra columns (beyond CAT 3.8.5)", () => {
   assert.notEqual(basicRead!.validate_schema, false, "validate_schema is on (high strictness demands it)");
   const failOnExtraColumns = basicRead!.fail_on_extra_columns ?? true;
   const byStream = new Map(catalog.streams.map((s) => [s.stream.name, s.stream.json_schema]));
@@ -94,7 +94,7 @@ test("basic_read: test_read — validate_primary_keys_data_type: key values are 
   }
 });
 
-test("basic_read: test_read — expect_records: every expected record is read (by primary key), with equal data", () => {
+test("basic_read: test_read — expect_records: every expected record is read (by primary key), with equal data (beyond CAT 3.8.5, which compares keys only)", () => {
   const config = basicRead!.expect_records as { path: string; exact_order?: boolean };
   assert.equal(config.exact_order ?? false, false);
   const expected = readFileSync(path.join(ROOT, config.path), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { stream: string; data: Record<string, unknown> });
@@ -110,7 +110,7 @@ test("basic_read: test_read — expect_records: every expected record is read (b
   }
 });
 
-test("basic_read: test_read — validate_stream_statuses: STARTED, RUNNING…, COMPLETE for every configured stream", () => {
+test("basic_read: test_read — validate_stream_statuses: STARTED, RUNNING…, COMPLETE for every configured stream (CAT 3.8.5 runs it only when the yml sets it or the connector is certified)", () => {
   const statuses = new Map<string, string[]>();
   for (const m of filterOutput(read, "TRACE").filter((x) => x.trace!.type === "STREAM_STATUS")) {
     const d = m.trace!.stream_status!.stream_descriptor;
@@ -126,7 +126,7 @@ test("basic_read: test_read — validate_stream_statuses: STARTED, RUNNING…, C
   }
 });
 
-test("basic_read: test_read — validate_state_messages: a STATE per stream, STREAM type (never LEGACY), sourceStats", () => {
+test("basic_read: test_read — validate_state_messages: a STATE per stream, STREAM type (never LEGACY), sourceStats (with recordCount: beyond CAT)", () => {
   const all = states(read);
   assert.ok(all.length >= catalog.streams.length, `${all.length} states for ${catalog.streams.length} streams`);
   for (const s of all) {
@@ -153,7 +153,7 @@ test("basic_read: state recordCount adds up to the records, no identical consecu
   assert.deepEqual([...since].filter(([, n]) => n > 0), [], "no records after a stream's final STATE");
 });
 
-test("basic_read: test_airbyte_trace_message_on_failure — an invalid catalog gives a TRACE ERROR and a non-zero exit", async () => {
+test("basic_read: test_airbyte_trace_message_on_failure — an invalid catalog gives a TRACE ERROR (non-zero exit, config_error naming the field: beyond CAT)", async () => {
   assert.notEqual(basicRead!.expect_trace_message_on_failure, false);
   const invalid = {
     streams: [
@@ -173,7 +173,7 @@ test("basic_read: test_airbyte_trace_message_on_failure — an invalid catalog g
   assert.match(errors[0]!.trace!.error!.message, /catalog\.json: streams\[0\]\.stream\.name: unknown stream "__AIRBYTE__stream_that_does_not_exist"/, "the message names the file and the field");
 });
 
-test("full_refresh: test_sequential_reads — two reads 0.1 s apart: records, later emitted_at, the same records", async () => {
+test("full_refresh: test_sequential_reads — two reads 0.1 s apart: records, later emitted_at (the same records: beyond CAT 3.8.5)", async () => {
   const frCatalog = fullRefreshOnly(catalogFromFile(fullRefresh!.configured_catalog_path, discovered));
   assert.equal(frCatalog.streams.length, 47);
   const first = await catRun("read", { config: catConfig(r, fullRefresh!.config_path), catalog: frCatalog });

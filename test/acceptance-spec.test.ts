@@ -1,7 +1,9 @@
 /**
- * Offline acceptance suite (issue 4): each rule of Airbyte's Connector Acceptance Tests (CAT 3.9.8,
- * airbyte-contract.md §7) re-implemented against the built CLI and the replica, because CAT itself
- * needs Docker and Dagger. Inputs come from integration_tests/acceptance-test-config.yml the way CAT
+ * Offline acceptance suite (issue 4): each rule of Airbyte's Connector Acceptance Tests (CAT 3.8.5,
+ * the version `npm run test:cat` runs for real from ../shared/tools/airbyte-cat; airbyte-contract.md
+ * §7 describes 3.9.8) re-implemented against the built CLI and the replica, because CAT itself
+ * needs Docker and Dagger. Where a test here checks more than CAT does, its name or comment says so
+ * ("beyond CAT"); inputs are written the way CAT writes them (test/helpers/cat.ts `catRun`). Inputs come from integration_tests/acceptance-test-config.yml the way CAT
  * reads them (config paths, spec_path, expect_records, configured_catalog_path, future_state);
  * `secrets/config.json` is stood in for by a replica config. CAT's machinery (catalog building,
  * schema walking, record validation, checkpoint sampling) is in test/helpers/cat.ts.
@@ -122,7 +124,7 @@ test("spec: test_enum_usage — no duplicate enum values", () => {
   assert.deepEqual(duplicateEnums({ properties: { a: { type: "string", enum: ["x", "x"] } } }), ["/properties/a/enum"]);
 });
 
-/** test_oneof_usage (CAT 3.9.8 wording): object parents, options with properties, exactly one shared const. */
+/** test_oneof_usage (CAT 3.8.5 wording): object parents, options with properties, exactly one shared const. */
 function oneOfProblems(schema: Schema): string[] {
   const problems: string[] = [];
   for (const n of [...keywordUses(schema, "oneOf"), ...keywordUses(schema, "anyOf")]) {

@@ -1,5 +1,6 @@
 /**
- * The machinery of Airbyte's Connector Acceptance Tests (CAT 3.9.8, airbyte-contract.md §7),
+ * The machinery of Airbyte's Connector Acceptance Tests — CAT 3.8.5, the version `npm run test:cat`
+ * runs for real (../shared/tools/airbyte-cat/cat-src; airbyte-contract.md §7 describes 3.9.8) —
  * re-implemented for the offline acceptance suite (test/acceptance-*.test.ts): reading
  * integration_tests/acceptance-test-config.yml, running the built CLI with input files the way CAT
  * writes them, building configured catalogs the way its fixtures do, walking JSON schemas the way
@@ -168,14 +169,17 @@ export function fullRefreshOnly(catalog: ConfiguredCatalog): ConfiguredCatalog {
 }
 
 /**
- * CAT's `incremental_only_catalog` plus the `configured_catalog_for_incremental` fixture: streams
- * that support incremental, switched to it, `cursor_field` defaulting to `default_cursor_field`.
+ * CAT's `incremental_only_catalog` (streams that support incremental, switched to it) plus, unless
+ * `fillCursor` is false, the `configured_catalog_for_incremental` fixture: `cursor_field`
+ * defaulting to `default_cursor_field`. test_state_with_abnormally_large_values uses the catalog
+ * without that fixture.
  */
-export function incrementalOnly(catalog: ConfiguredCatalog): ConfiguredCatalog {
+export function incrementalOnly(catalog: ConfiguredCatalog, fillCursor = true): ConfiguredCatalog {
   return {
     streams: catalog.streams
       .filter((s) => s.stream.supported_sync_modes.includes("incremental"))
       .map((s) => {
+        if (!fillCursor) return { ...s, sync_mode: "incremental" };
         const cursor = s.cursor_field?.length ? s.cursor_field : s.stream.default_cursor_field;
         assert.ok(cursor?.length, `${s.stream.name}: incremental needs cursor_field or default_cursor_field`);
         return { ...s, sync_mode: "incremental", cursor_field: cursor };
@@ -297,8 +301,10 @@ export function propertySchema(schema: Record<string, unknown>, keyPath: readonl
 // Records against their schemas (CAT's `verify_records_schema`)
 
 /**
- * CAT's date-time format check: `YYYY-MM-DD[T ]HH:MM:SS[.fraction][zone]` that also parses
- * (pendulum): a real calendar date, a real time of day, and a zone that is `Z` or an offset.
+ * CAT's date-time format check: `YYYY-MM-DD[T ]HH:MM:SS[.fraction]` followed by anything (its
+ * regex ends in `.*`), and `pendulum.parse(value, strict=False)` must succeed: a real calendar
+ * date, a real time of day. Here the rest must be a zone (`Z` or an offset), a little stricter
+ * than pendulum, which rejects most other trailing text too.
  */
 export function catDateTime(value: string): boolean {
   const m = /^(\d{4})-(\d{1,2})-(\d{1,2})[\sT](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?(.*)$/.exec(value);
@@ -311,8 +317,10 @@ export function catDateTime(value: string): boolean {
 }
 
 /**
- * Draft-07 validation with CAT's rules: its date-time check, and — `fail_on_extra_columns`, on by
- * default — `additionalProperties: false` at the top level. Airbyte's UI keywords are allowed.
+ * Draft-07 validation with CAT's rules: strict integers, its date-time check. With
+ * `failOnExtraColumns`, also `additionalProperties: false` at the top level — stricter than CAT
+ * 3.8.5, which accepts `fail_on_extra_columns` (default true) but does not apply it
+ * (`verify_records_schema` always uses the plain validator). Airbyte's UI keywords are allowed.
  */
 const recordAjv = new Ajv({ strict: false, allErrors: true, logger: false });
 recordAjv.addFormat("date-time", { type: "string", validate: catDateTime });
