@@ -182,7 +182,7 @@ const stateList = (run: CliRun): string[] => states(run).map((s) => `${s.stream!
 const run = (command: "check" | "discover" | "read", files: { config: unknown; catalog?: unknown; state?: unknown }): Promise<CliRun> =>
   catRun(command, Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined).map(([k, v]) => [k, JSON.stringify(v)])));
 
-test("check and discover with a config whose optional members are null (Airbyte) or empty in meltano.yml", async () => {
+test("check and discover with a config whose optional members are null (Airbyte) or empty in meltano.yml; a null required one is named", async () => {
   const { client_id, client_secret, refresh_token, base_url, token_url } = configFor(r);
   for (const config of [configWithNulls(configFor(r), spec), meltanoConfig({ client_id, client_secret, refresh_token, base_url, token_url }, ["start_date", "redirect_uri", "max_requests_per_hour"])]) {
     const check = await run("check", { config: { ...config, refresh_token: r.refreshToken } });
@@ -193,6 +193,17 @@ test("check and discover with a config whose optional members are null (Airbyte)
     discovered = discover.messages.find((m) => m.type === "CATALOG")!.catalog!.streams;
     assert.equal(discovered.length, 47);
   }
+  // A required member that is null: check answers FAILED naming it, read a config_error naming it.
+  const missing = { ...configWithNulls(configFor(r), spec), refresh_token: null };
+  const check = await run("check", { config: missing });
+  assert.equal(check.messages.find((m) => m.type === "CONNECTION_STATUS")?.connectionStatus?.status, "FAILED");
+  assert.match(check.messages.find((m) => m.type === "CONNECTION_STATUS")!.connectionStatus!.message!, /config\.json: refresh_token: is required/);
+  const read = await run("read", { config: missing, catalog: meltanoCatalog(discovered, READ) });
+  assert.notEqual(read.code, 0);
+  const errors = errorTraces(read);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.trace!.error!.failure_type, "config_error");
+  assert.match(errors[0]!.trace!.error!.message, /config\.json: refresh_token: is required$/);
 });
 
 test("read: Airbyte's pydantic catalog and states (nulls, generation ids, sourceStats, GLOBAL, LEGACY) give the records and states of plain ones", async () => {
