@@ -91,8 +91,8 @@ export class FileTokenStore implements TokenStore {
     try {
       release = await lock(this.name, {
         realpath: false,
-        // A held lock's mtime is refreshed every 5 s; one older than 20 s belongs to a dead run.
-        stale: 20_000,
+        // A held lock's mtime is refreshed every 5 s; one older than 10 s belongs to a dead run.
+        stale: 10_000,
         // Long enough to wait out another run's throttled mint (Outreach: one per 60 s, §6).
         retries: { retries: 150, factor: 1, minTimeout: 500, maxTimeout: 1000 },
         onCompromised: () => undefined, // the lock only orders runs; the write itself is atomic
