@@ -16,6 +16,8 @@ import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, beforeEach, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { Ajv } from "ajv";
+import { loadSpec } from "../src/config.js";
 import { FileTokenStore, tokenHash } from "../src/http/token-store.js";
 import { ROOT, runCli, tempDir, writeJsonFiles, type CliRun } from "./helpers/cli.js";
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
@@ -62,6 +64,8 @@ test("check, then read with the config check emitted: exactly one mint, no wait,
   const [emitted, ...more] = controlsOf(checked);
   assert.equal(more.length, 0);
   assert.ok(typeof emitted!.access_token === "string" && Date.parse(String(emitted!.token_expiry_date)) > Date.now() + 7000_000, "access token and expiry in 2 h");
+  const validate = new Ajv({ strict: false }).compile(loadSpec().connectionSpecification);
+  assert.ok(validate(emitted), `the CONTROL config validates against the spec (airbyte-contract.md §4.3): ${JSON.stringify(validate.errors)}`);
   const run = await read(emitted!);
   assert.equal(mints(), 1, "one mint for both commands");
   assert.equal(tokenRequests(r).length, 1, "not even a throttled request");
