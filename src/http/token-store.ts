@@ -72,7 +72,7 @@ export function afterMint(stored: StoredTokens | undefined, used: string, minted
 
 /** The token file store. */
 export class FileTokenStore implements TokenStore {
-  /** @param file absolute path of the token file */
+  /** @param name absolute path of the token file (also its name in messages) */
   constructor(readonly name: string) {}
 
   async open(): Promise<StoredTokens | undefined> {
