@@ -110,7 +110,12 @@ test("token_file: two reads from the same original config both succeed; a third 
 
   r.control.expireAccessTokens();
   r.control.set({ minMintIntervalSec: 0 }); // as if the minute since the first mint had passed
-  await read(original);
+  const three = await read(original);
+  assert.deepEqual(
+    controlsOf(three).map((c) => c.refresh_token),
+    [stored.refresh_token, r.refreshToken],
+    "one CONTROL for the file's tokens, one for the mint after the 401: none for nothing",
+  );
   const tokenCalls = tokenRequests(r);
   assert.equal(tokenCalls.length, 2);
   assert.equal(tokenCalls[1]!.form!.refresh_token, stored.refresh_token, "refreshed with the file's refresh token");

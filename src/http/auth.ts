@@ -124,10 +124,14 @@ export class OAuthTokens {
 
   /**
    * Takes over stored tokens that are newer than the ones in hand: a later link of the same refresh
-   * token lineage, or the same refresh token with a later access token. Returns whether it did.
+   * token lineage, or the same refresh token with another, later access token (not `rejected`).
+   * Returns whether it did.
    */
-  private adopt(stored: StoredTokens): boolean {
-    const newer = stored.refreshToken === this.refreshToken ? stored.expiresAtMs > (this.token?.expiresAtMs ?? -Infinity) : descendsFrom(stored, this.refreshToken);
+  private adopt(stored: StoredTokens, rejected?: string): boolean {
+    const newer =
+      stored.refreshToken === this.refreshToken
+        ? stored.accessToken !== rejected && stored.expiresAtMs > (this.token?.expiresAtMs ?? -Infinity)
+        : descendsFrom(stored, this.refreshToken);
     if (!newer) return false;
     this.options.onSecret(stored.accessToken);
     this.options.onSecret(stored.refreshToken);
@@ -155,7 +159,7 @@ export class OAuthTokens {
     const store = this.options.store;
     if (!store) return this.mint();
     return store.transaction(async (stored) => {
-      if (stored && this.adopt(stored)) {
+      if (stored && this.adopt(stored, rejected)) {
         await this.options.onTokens(stored);
         if (this.token && this.token.value !== rejected && this.options.clock.now() < this.token.refreshAtMs) return { result: this.token.value };
         this.token = undefined;
