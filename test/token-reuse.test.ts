@@ -214,3 +214,11 @@ test("a token-file write killed with SIGKILL leaves the previous or the next fil
   // Temporary files left behind are the writes the kill interrupted; they are never read.
   t.diagnostic(`${leftovers} of 6 kills landed inside a write (a temporary file was left behind)`);
 });
+
+test('token_file "" (an empty form field) means no token file', async () => {
+  const d = await dir();
+  const run = await runCli(await readArgs(r, { config: configFor(r, { token_file: "" }), catalog: catalogFor(["stages"]) }), { cwd: d });
+  assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
+  assert.equal(controlsOf(run).length, 1);
+  assert.deepEqual(await readdir(d), [], "nothing written");
+});

@@ -50,7 +50,7 @@ export type APIBaseURL = string;
  */
 export type OAuthTokenURL = string;
 /**
- * Optional path of a JSON file where the connector keeps the tokens it mints (refresh token, access token, expiry; never the client secret), for hosts that ignore CONTROL messages (Meltano, a plain docker run). Read at start when present, rewritten atomically after every mint, mode 0600. Mount its folder into the container.
+ * Optional path of a JSON file where the connector keeps the tokens it mints (refresh token, access token, expiry; never the client secret), for hosts that ignore CONTROL messages (Meltano, a plain docker run). Read at start when present, rewritten atomically after every mint, mode 0600. Mount its folder into the container. Empty = none.
  */
 export type TokenFile = string;
 /**
