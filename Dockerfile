@@ -57,4 +57,4 @@ USER airbyte
 ENV AIRBYTE_ENTRYPOINT="/usr/local/bin/node /airbyte/integration_code/dist/src/main.js"
 ENTRYPOINT ["/usr/local/bin/node", "/airbyte/integration_code/dist/src/main.js"]
 LABEL io.airbyte.name=sourceoutreach/source-outreach \
-      io.airbyte.version=0.1.0
+      io.airbyte.version=dev

@@ -17,7 +17,7 @@
 # Engine: $DOCKER (default `docker`). When it cannot build (no daemon), ../shared/tools/container-engine.sh
 # (beside the repository) sets up podman and prints a docker-compatible wrapper, used instead.
 # SKIP_IMAGE_TEST=1 turns "no engine at all" into a skip (exit 0) instead of a failure.
-# IMAGE overrides the tag built (default <metadata.yaml dockerRepository>:dev).
+# IMAGE overrides the tag built (default <metadata.yaml dockerRepository>:<dockerImageTag>, i.e. sourceoutreach/source-outreach:dev).
 #
 # Permissions under Meltano (airbyte-contract.md §10.2): the wrapper's temp folder is mode 0700 and
 # owned by the user running Meltano, while the image runs as uid 1000. Only a Meltano user with uid
@@ -205,7 +205,7 @@ trap cleanup EXIT
 # ---- 1. build ----
 say "build"
 npm run build --silent
-IMAGE=${IMAGE:-$(node --input-type=module -e 'import { parse } from "yaml"; import { readFileSync } from "node:fs"; console.log(parse(readFileSync("metadata.yaml", "utf8")).data.dockerRepository)'):dev}
+IMAGE=${IMAGE:-$(node --input-type=module -e 'import { parse } from "yaml"; import { readFileSync } from "node:fs"; const d = parse(readFileSync("metadata.yaml", "utf8")).data; console.log(`${d.dockerRepository}:${d.dockerImageTag}`)')}
 start=$(date +%s.%N)
 if ! "$DOCKER" build -t "$IMAGE" . >"$work/build.log" 2>&1; then
   tail -40 "$work/build.log" >&2

@@ -3,6 +3,7 @@
  * ajv (a violation names the field), defaults applied, URL rules enforced.
  */
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { Ajv } from "ajv";
 import type { Config } from "./generated/types.js";
 import { InputError } from "./errors.js";
@@ -32,6 +33,14 @@ export interface ResolvedConfig {
   maxRequestsPerHour?: number;
   /** A rate-limit wait longer than this (ms) fails the stream with a transient error. */
   maxRateLimitWaitMs: number;
+  /**
+   * The access token a previous run minted (`access_token`, with `token_expiry_date` as epoch ms
+   * UTC), as Airbyte's CDK keeps it in the config; absent when either field is missing or the
+   * expiry is not an ISO 8601 date-time.
+   */
+  accessToken?: { value: string; expiresAtMs: number };
+  /** `token_file`, resolved against the working directory: the connector's own token store. */
+  tokenFile?: string;
 }
 
 interface Spec {
@@ -160,7 +169,20 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
     concurrency: pick<number>("concurrency"),
     ...(raw.max_requests_per_hour ? { maxRequestsPerHour: raw.max_requests_per_hour } : {}),
     maxRateLimitWaitMs: pick<number>("max_rate_limit_wait_seconds") * 1000,
+    ...accessTokenOf(raw),
+    ...(raw.token_file ? { tokenFile: path.resolve(raw.token_file) } : {}),
   };
+}
+
+/**
+ * `access_token` with its `token_expiry_date` (ISO 8601, as the CDK writes it, e.g.
+ * `2026-12-01T22:00:00.000Z` or `…+00:00`). A bare number (an `expires_in` an OAuth flow may have
+ * stored there) or anything else unparseable drops the token: the connector then mints a new one.
+ */
+function accessTokenOf(raw: Config): Pick<ResolvedConfig, "accessToken"> {
+  if (!raw.access_token || !raw.token_expiry_date || !raw.token_expiry_date.includes("T")) return {};
+  const expiresAtMs = parseInstant(raw.token_expiry_date);
+  return Number.isNaN(expiresAtMs) ? {} : { accessToken: { value: raw.access_token, expiresAtMs } };
 }
 
 /** Loads and resolves the config file. @throws InputError */

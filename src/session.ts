@@ -7,8 +7,10 @@ import { OAuthTokens } from "./http/auth.js";
 import { OutreachClient } from "./http/client.js";
 import { systemClock, type Clock } from "./http/clock.js";
 import { RateLimiter } from "./http/rate-limit.js";
+import { FileTokenStore } from "./http/token-store.js";
 import { controlConfigMessage, logMessage } from "./protocol/messages.js";
 import type { MessageWriter } from "./protocol/writer.js";
+import { formatInstant } from "./time.js";
 
 /** A connected session. */
 export interface Session {
@@ -22,25 +24,30 @@ export interface Session {
 
 /**
  * Wires the client for a config. Secrets of the config are registered with the writer's masker;
- * each new refresh token replaces `config.raw.refresh_token` and is emitted as a CONTROL message
- * carrying the full config (airbyte-contract.md §4.3).
+ * each new token set (after a mint, or taken from a newer `token_file`) replaces
+ * `config.raw.refresh_token`, `access_token` and `token_expiry_date` (ISO 8601 UTC, as Airbyte's CDK
+ * names them) and is emitted as a CONTROL message carrying the full config (airbyte-contract.md §4.3).
+ * No token set, no CONTROL message.
  */
 export function openSession(config: ResolvedConfig, writer: MessageWriter, signal?: AbortSignal, clock: Clock = systemClock): Session {
   writer.masker.add(config.clientSecret);
   writer.masker.add(config.refreshToken);
+  if (config.accessToken) writer.masker.add(config.accessToken.value);
   const log = (message: string): void => void writer.write(logMessage("INFO", message));
   const tokens = new OAuthTokens({
     tokenUrl: config.tokenUrl,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     refreshToken: config.refreshToken,
+    ...(config.accessToken ? { accessToken: config.accessToken } : {}),
+    ...(config.tokenFile ? { store: new FileTokenStore(config.tokenFile) } : {}),
     ...(config.redirectUri ? { redirectUri: config.redirectUri } : {}),
     clock,
     maxWaitMs: config.maxRateLimitWaitMs,
     log,
     onSecret: (secret) => writer.masker.add(secret),
-    onRefreshToken: async (refreshToken) => {
-      config.raw = { ...config.raw, refresh_token: refreshToken };
+    onTokens: async ({ refreshToken, accessToken, expiresAtMs }) => {
+      config.raw = { ...config.raw, refresh_token: refreshToken, access_token: accessToken, token_expiry_date: formatInstant(expiresAtMs) };
       await writer.write(controlConfigMessage(config.raw as unknown as Record<string, unknown>));
     },
     ...(signal ? { signal } : {}),

@@ -18,7 +18,7 @@
  *   test_oneof_usage, test_secret_is_properly_marked, test_property_type_is_not_array,
  *   test_object_not_empty, test_array_type, test_forbidden_complex_types, test_duplicate_order,
  *   test_nested_group, test_display_type, test_defined_refs_exist_in_json_spec_file,
- *   test_oauth_flow_parameters, test_oauth_is_default_method (skipped like CAT: no predicate_key),
+ *   test_oauth_flow_parameters, test_oauth_is_default_method,
  *   test_additional_properties_is_true                                → A-spec
  *   test_date_pattern, test_date_format (CAT only warns)               → A-spec, as diagnostics
  *   test_image_labels, test_image_environment_variables / test_docker_env
@@ -347,16 +347,26 @@ test("spec: test_oauth_flow_parameters — advanced_auth names fields the spec h
   assert.deepEqual(missingOauthPaths(broken), ["/credentials/refresh_token"]);
 });
 
-test("spec: test_oauth_is_default_method", (t) => {
-  if (!spec.advanced_auth.predicate_key) {
-    // CAT skips: without predicate_key OAuth is the only way to authenticate.
-    assert.equal(nodesNamed(connectionSpec, "oneOf").length, 0, "no oneOf of authentication methods");
-    t.skip("advanced_auth has no predicate_key: OAuth is the only authentication method (CAT skips too)");
-    return;
-  }
-  const [credentials, ...rest] = spec.advanced_auth.predicate_key as string[];
-  const first = connectionSpec.properties[credentials!].oneOf[0];
-  assert.equal(rest.reduce((v: Schema, k) => v.properties[k], first).const, spec.advanced_auth.predicate_value);
+/**
+ * test_oauth_is_default_method: with a predicate_key, the `const` at that path in the first option
+ * of the selector's oneOf is the predicate_value (OAuth is the default). Returns the problem, if any.
+ */
+function oauthNotDefault(s: Schema): string | undefined {
+  const auth = s.advanced_auth as Schema | undefined;
+  if (!auth?.predicate_key) return undefined; // CAT skips: OAuth is the only method
+  const [selector, ...rest] = auth.predicate_key as string[];
+  const first = s.connectionSpecification.properties[selector!]?.oneOf?.[0];
+  if (!first) return undefined; // CAT skips: no oneOf
+  const value = rest.reduce((v: Schema | undefined, k) => v?.properties?.[k], first)?.const;
+  return value === auth.predicate_value ? undefined : `the default method is ${String(value)}, not ${String(auth.predicate_value)}`;
+}
+
+test("spec: test_oauth_is_default_method — OAuth is the first option of the authentication selector", () => {
+  assert.deepEqual(spec.advanced_auth.predicate_key, ["authentication", "auth_type"]);
+  assert.equal(oauthNotDefault(spec), undefined);
+  const swapped = structuredClone(spec);
+  swapped.connectionSpecification.properties.authentication.oneOf.reverse();
+  assert.equal(oauthNotDefault(swapped), "the default method is manual, not oauth2.0");
 });
 
 test("spec: test_additional_properties_is_true", () => {

@@ -148,11 +148,17 @@ test("refresh-token rotation: every new refresh token is emitted in a CONTROL me
   const controls = ofType(run, "CONTROL");
   assert.equal(controls.length, 1);
   const persisted = controls[0]!.control!.connectorConfig!.config as Record<string, unknown>;
-  assert.deepEqual({ ...persisted, refresh_token: "x" }, { ...config, refresh_token: "x" });
+  const { access_token, token_expiry_date, ...rest } = persisted;
+  assert.deepEqual({ ...rest, refresh_token: "x" }, { ...config, refresh_token: "x" }, "the full config, plus the access token and its expiry");
+  assert.match(String(access_token), /^[\w-]+\.[\w-]+\.[\w-]+$/, "the minted access token (a JWT)");
+  const expiry = Date.parse(String(token_expiry_date));
+  assert.match(String(token_expiry_date), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  assert.ok(Math.abs(expiry - (Date.now() + 7200_000)) < 60_000, `expires in about 2 h: ${String(token_expiry_date)}`);
   assert.notEqual(persisted.refresh_token, config.refresh_token);
   assert.equal(persisted.refresh_token, r.refreshToken, "the replica's newest valid token");
   for (const m of run.messages.filter((m) => m.type !== "CONTROL")) {
     assert.ok(!JSON.stringify(m).includes(String(persisted.refresh_token)), "new refresh token only in CONTROL");
+    assert.ok(!JSON.stringify(m).includes(String(access_token)), "access token only in CONTROL");
   }
 });
 

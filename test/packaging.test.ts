@@ -162,6 +162,23 @@ test("Dockerfile: labels io.airbyte.name / io.airbyte.version equal metadata.yam
   assert.equal(finalLabels["io.airbyte.version"], metadata.data.dockerImageTag);
 });
 
+test("one image name everywhere: README, Dockerfile, meltano.yml, acceptance-test-config.yml and test-image.sh use metadata.yaml's repository:tag", () => {
+  const image = `${metadata.data.dockerRepository}:${metadata.data.dockerImageTag}`;
+  const repo = metadata.data.dockerRepository as string;
+  const files = ["README.md", "Dockerfile", "meltano.yml", "integration_tests/acceptance-test-config.yml", "scripts/test-image.sh"];
+  let named = 0;
+  for (const f of files) {
+    for (const m of text(f).matchAll(new RegExp(`${repo.replace("/", "\\/")}(:[\\w.-]*[\\w-])?`, "g"))) {
+      named++;
+      if (m[1] !== undefined) assert.equal(m[0], image, `${f} names ${m[0]}`);
+    }
+  }
+  assert.ok(named >= 8, `${named} mentions`);
+  assert.match(text("README.md"), new RegExp(`docker build -t ${image.replace(/[/.]/g, "\\$&")} \\.`), "the README builds it");
+  const tap = (parseYaml(text("meltano.yml")) as { plugins: { extractors: { config: { airbyte_spec: { image: string; tag: string } } }[] } }).plugins.extractors[0]!;
+  assert.equal(`${tap.config.airbyte_spec.image}:${tap.config.airbyte_spec.tag}`, image);
+});
+
 test(".dockerignore keeps local artefacts out and lets the build inputs in", () => {
   const patterns = text(".dockerignore")
     .split("\n")
@@ -208,7 +225,7 @@ test("metadata.yaml: every required field, our own repository, consistent with p
   assert.equal(d.supportLevel, "community");
   assert.equal(d.license, "MIT");
   assert.equal(d.license, pkg.license);
-  assert.equal(d.dockerImageTag, pkg.version, "the image tag is the package version");
+  assert.equal(d.dockerImageTag, "dev", "the tag the README's docker build gives: one image name everywhere");
   assert.match(d.dockerRepository, /^[a-z0-9]+(?:[._-][a-z0-9]+)*\/source-outreach$/, "<namespace>/source-outreach");
   assert.notEqual(d.dockerRepository, "airbyte/source-outreach", "Meltano's wrapper would swap airbyte/source-outreach for Airbyte's own connector");
   assert.doesNotMatch(d.dockerRepository.split("/")[0], /[.:]/, "the repository names no registry host");
@@ -252,7 +269,7 @@ test("acceptance-test-config.yml: high strictness, every suite, our dev image, f
   const config = parseYaml(text("integration_tests/acceptance-test-config.yml")) as Record<string, any>;
   const allowedTop = ["connector_image", "test_strictness_level", "base_path", "custom_environment_variables", "acceptance_tests", "cache_discovered_catalog"];
   for (const k of Object.keys(config)) assert.ok(allowedTop.includes(k), `top-level key ${k} is known to CAT (extras fail)`);
-  assert.equal(config.connector_image, `${metadata.data.dockerRepository}:dev`);
+  assert.equal(config.connector_image, `${metadata.data.dockerRepository}:${metadata.data.dockerImageTag}`);
   assert.equal(config.test_strictness_level, "high");
   const suiteKeys: Record<string, string[]> = {
     spec: ["spec_path", "config_path", "timeout_seconds", "deployment_mode", "backward_compatibility_tests_config", "auth_default_method"],

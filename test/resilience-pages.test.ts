@@ -53,7 +53,7 @@ test("body_limit below one record: halved down to 1, then bounded retries and a 
   const log = (): void => {};
   const tokens = new OAuthTokens({
     tokenUrl: new URL(r.tokenUrl), clientId: r.clientId, clientSecret: r.clientSecret, refreshToken: r.refreshToken,
-    clock, maxWaitMs: 60_000, log, onSecret: () => {}, onRefreshToken: async () => {},
+    clock, maxWaitMs: 60_000, log, onSecret: () => {}, onTokens: async () => {},
   });
   const client = new OutreachClient({ baseUrl: new URL(r.apiBase), tokens, limiter: new RateLimiter({ clock, maxWaitMs: 60_000, log }), clock, log });
   const pages: number[] = [];

@@ -90,7 +90,7 @@ function client(clock: FakeClock, extra: { timeoutMs?: number; maxWaitMs?: numbe
     maxWaitMs: 60_000,
     log,
     onSecret: () => {},
-    onRefreshToken: async () => {},
+    onTokens: async () => {},
   });
   const limiter = new RateLimiter({ clock, maxWaitMs: 60_000, log });
   return { client: new OutreachClient({ baseUrl: new URL(r.apiBase), tokens, limiter, clock, log, ...extra }), logs };

@@ -39,7 +39,7 @@ test("2-second tokens: refreshed before they expire across a long read; every ro
   assert.equal(controls.length, mints.length, "one CONTROL per new refresh token");
   assert.equal(mints[0]!.form!.refresh_token, config.refresh_token);
   controls.forEach((c, k) => {
-    assert.deepEqual({ ...c, refresh_token: "-" }, { ...config, refresh_token: "-" }, "the full config");
+    assert.deepEqual({ ...c, refresh_token: "-", access_token: "-", token_expiry_date: "-" }, { ...config, refresh_token: "-", access_token: "-", token_expiry_date: "-" }, "the full config");
     if (k + 1 < mints.length) assert.equal(mints[k + 1]!.form!.refresh_token, c.refresh_token, `refresh ${k + 2} uses the token of CONTROL ${k + 1}`);
   });
   assert.equal(controls.at(-1)!.refresh_token, r.refreshToken, "the last CONTROL holds the one valid refresh token");

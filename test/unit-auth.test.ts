@@ -65,7 +65,7 @@ function tokens(clock: FakeClock, extra: { maxWaitMs?: number } = {}): { tokens:
     maxWaitMs: extra.maxWaitMs ?? 3_600_000,
     log: (m) => logs.push(m),
     onSecret: (s) => secrets.push(s),
-    onRefreshToken: async (r) => void rotated.push(r),
+    onTokens: async (r) => void rotated.push(r.refreshToken),
   });
   return { tokens: t, rotated, logs, secrets };
 }

@@ -2,6 +2,10 @@
 /* eslint-disable */
 
 /**
+ * How the three credentials get here: the OAuth consent flow (needs an Airbyte version that runs declarative OAuth) or typed in by hand. The connector itself only reads client_id, client_secret and refresh_token.
+ */
+export type Authentication = SignInWithOutreachOAuth | EnterTheCredentialsByHand;
+/**
  * The client ID of your Outreach OAuth application.
  */
 export type ClientID = string;
@@ -45,8 +49,21 @@ export type APIBaseURL = string;
  * Outreach OAuth2 token endpoint. Plain http is allowed only for loopback hosts (testing).
  */
 export type OAuthTokenURL = string;
+/**
+ * Optional path of a JSON file where the connector keeps the tokens it mints (refresh token, access token, expiry; never the client secret), for hosts that ignore CONTROL messages (Meltano, a plain docker run). Read at start when present, rewritten atomically after every mint, mode 0600. Mount its folder into the container. Empty = none.
+ */
+export type TokenFile = string;
+/**
+ * The last access token the connector minted; written by the connector (CONTROL message), reused while it has more than 5 minutes left.
+ */
+export type AccessToken = string;
+/**
+ * When access_token expires, ISO 8601 UTC (e.g. 2026-12-01T22:00:00.000Z); written by the connector.
+ */
+export type AccessTokenExpiry = string;
 
 export interface Config {
+  authentication?: Authentication;
   client_id: ClientID;
   client_secret: ClientSecret;
   refresh_token: RefreshToken;
@@ -58,6 +75,17 @@ export interface Config {
   max_rate_limit_wait_seconds?: MaximumRateLimitWaitSeconds;
   base_url?: APIBaseURL;
   token_url?: OAuthTokenURL;
+  token_file?: TokenFile;
+  access_token?: AccessToken;
+  token_expiry_date?: AccessTokenExpiry;
+  [k: string]: unknown;
+}
+export interface SignInWithOutreachOAuth {
+  auth_type: "oauth2.0";
+  [k: string]: unknown;
+}
+export interface EnterTheCredentialsByHand {
+  auth_type: "manual";
   [k: string]: unknown;
 }
 

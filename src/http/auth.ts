@@ -3,8 +3,12 @@
  *
  * - One refresh in flight per process; every stream and retry waits on it (§8.3 rule 3).
  * - The access token is reused until shortly before `expires_in` (§8.2: 7200 s).
+ * - An access token from an earlier run (the config's `access_token`, or the token store's) with
+ *   more than 5 minutes left is used without minting (§8.3 rule 4): `check` then `read` mint once.
  * - Every refresh returns a new refresh token and the old one may die at once (§8.3): the new one
- *   is used for every later refresh and handed to `onRefreshToken` (which emits a CONTROL message).
+ *   is used for every later refresh and handed to `onTokens` (which emits a CONTROL message) and to
+ *   the token store, if any. A mint runs under the store's lock after re-reading it, so two runs
+ *   sharing a store never spend the same refresh token: the later one adopts the other's tokens.
  * - A throttled token endpoint (429, one mint per 60 s, §6 and §9 #10) is waited out, not hammered:
  *   as long as `Retry-After` says, else until 60 s after the last mint.
  * - `invalid_grant` / `invalid_client` are config errors: the user must re-authorize.
@@ -13,6 +17,7 @@ import fetch from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import { retryAfterMs } from "./rate-limit.js";
+import { afterMint, descendsFrom, type StoredTokens, type TokenSet, type TokenStore } from "./token-store.js";
 
 
 /** Successful token endpoint response (§8.2). `expires_in` is in seconds. */
@@ -32,9 +37,16 @@ export interface OAuthOptions {
   clientSecret: string;
   refreshToken: string;
   redirectUri?: string;
+  /** An access token of an earlier run (`expiresAtMs`: epoch ms UTC), used while it has over 5 minutes left. */
+  accessToken?: { value: string; expiresAtMs: number };
+  /** Keeps minted tokens between runs (`token_file`); read before the first token is needed. */
+  store?: TokenStore;
   clock: Clock;
-  /** Called (and awaited) with each new refresh token, before it is used. */
-  onRefreshToken: (refreshToken: string) => Promise<void>;
+  /**
+   * Called (and awaited) after each mint, and when the store held newer tokens than the config,
+   * before the tokens are used.
+   */
+  onTokens: (tokens: TokenSet) => Promise<void>;
   /** Called with each new secret (access and refresh tokens) so output can mask it. */
   onSecret: (secret: string) => void;
   /** Diagnostics for people (LOG messages). */
@@ -67,14 +79,19 @@ const MAX_THROTTLED = 5;
  * 30 s (so 2-second test tokens are replaced after one second), at most 5 minutes.
  */
 export function refreshMarginMs(lifetimeMs: number): number {
-  return Math.min(300_000, Math.max(lifetimeMs / 10, Math.min(lifetimeMs / 2, 30_000)));
+  return Math.min(REUSE_MARGIN_MS, Math.max(lifetimeMs / 10, Math.min(lifetimeMs / 2, 30_000)));
 }
+
+/** An access token of an earlier run is reused only while it has more than this left (5 minutes). */
+export const REUSE_MARGIN_MS = 300_000;
 
 /** Supplies access tokens, refreshing them as needed. */
 export class OAuthTokens {
-  private token: { value: string; refreshAtMs: number } | undefined;
+  private token: { value: string; refreshAtMs: number; expiresAtMs: number } | undefined;
   private inFlight: Promise<string> | undefined;
   private refreshToken: string;
+  /** Set once the store was read (the first time a token is needed). */
+  private opened: Promise<void> | undefined;
   private lastMintMs: number | undefined;
   /** Set once the token endpoint refused the credentials: later calls fail at once, without a request. */
   private refused: AuthError | undefined;
@@ -85,12 +102,42 @@ export class OAuthTokens {
 
   constructor(private readonly options: OAuthOptions) {
     this.refreshToken = options.refreshToken;
+    if (options.accessToken) this.token = reused(options.accessToken.value, options.accessToken.expiresAtMs);
   }
 
-  /** A valid access token, refreshing first when it expires soon. */
+  /**
+   * A valid access token, refreshing first when it expires soon.
+   * @throws InputError when the token store cannot be read or written; AuthError when the
+   *   credentials are refused; ConnectorError (transient) when the token endpoint keeps failing
+   */
   async accessToken(): Promise<string> {
+    await (this.opened ??= this.openStore());
     if (this.token && this.options.clock.now() < this.token.refreshAtMs) return this.token.value;
     return this.refresh();
+  }
+
+  /** Adopts the store's tokens when they descend from the config's refresh token (are newer). */
+  private async openStore(): Promise<void> {
+    const stored = await this.options.store?.open();
+    if (stored && this.adopt(stored)) await this.options.onTokens(stored);
+  }
+
+  /**
+   * Takes over stored tokens that are newer than the ones in hand: a later link of the same refresh
+   * token lineage, or the same refresh token with another, later access token (not `rejected`).
+   * Returns whether it did.
+   */
+  private adopt(stored: StoredTokens, rejected?: string): boolean {
+    const newer =
+      stored.refreshToken === this.refreshToken
+        ? stored.accessToken !== rejected && stored.expiresAtMs > (this.token?.expiresAtMs ?? -Infinity)
+        : descendsFrom(stored, this.refreshToken);
+    if (!newer) return false;
+    this.options.onSecret(stored.accessToken);
+    this.options.onSecret(stored.refreshToken);
+    this.refreshToken = stored.refreshToken;
+    this.token = reused(stored.accessToken, stored.expiresAtMs);
+    return true;
   }
 
   /**
@@ -101,12 +148,31 @@ export class OAuthTokens {
     if (this.inFlight) return this.inFlight;
     if (this.token && this.token.value !== rejected) return this.token.value;
     this.token = undefined;
-    return this.refresh();
+    return this.refresh(rejected);
   }
 
-  private refresh(): Promise<string> {
+  /**
+   * Without a store: mints. With one: under its lock, first takes over what another run stored
+   * meanwhile (its access token when still good and not `rejected`), else mints and stores.
+   */
+  private async mintOrAdopt(rejected?: string): Promise<string> {
+    const store = this.options.store;
+    if (!store) return this.mint();
+    return store.transaction(async (stored) => {
+      if (stored && this.adopt(stored, rejected)) {
+        await this.options.onTokens(stored);
+        if (this.token && this.token.value !== rejected && this.options.clock.now() < this.token.refreshAtMs) return { result: this.token.value };
+        this.token = undefined;
+      }
+      const used = this.refreshToken;
+      const value = await this.mint();
+      return { result: value, save: afterMint(stored, used, { refreshToken: this.refreshToken, accessToken: value, expiresAtMs: this.token!.expiresAtMs }) };
+    });
+  }
+
+  private refresh(rejected?: string): Promise<string> {
     if (this.refused) return Promise.reject(this.refused);
-    this.inFlight ??= this.mint().finally(() => {
+    this.inFlight ??= this.mintOrAdopt(rejected).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
@@ -219,14 +285,19 @@ export class OAuthTokens {
     if (typeof parsed.refresh_token === "string" && parsed.refresh_token !== "" && parsed.refresh_token !== this.refreshToken) {
       this.options.onSecret(parsed.refresh_token);
       this.refreshToken = parsed.refresh_token;
-      await this.options.onRefreshToken(parsed.refresh_token);
     }
     if (typeof parsed.scope === "string") this.grantedScopes = parsed.scope.split(/[\s,]+/).filter(Boolean);
     const expiresIn = Number(parsed.expires_in);
     const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 7200) * 1000;
-    this.token = { value: parsed.access_token, refreshAtMs: now + lifetimeMs - refreshMarginMs(lifetimeMs) };
+    this.token = { value: parsed.access_token, refreshAtMs: now + lifetimeMs - refreshMarginMs(lifetimeMs), expiresAtMs: now + lifetimeMs };
+    await this.options.onTokens({ refreshToken: this.refreshToken, accessToken: parsed.access_token, expiresAtMs: now + lifetimeMs });
     return parsed.access_token;
   }
+}
+
+/** A token of an earlier run: replaced 5 minutes before it expires (§8.3 rule 4). */
+function reused(value: string, expiresAtMs: number): { value: string; refreshAtMs: number; expiresAtMs: number } {
+  return { value, refreshAtMs: expiresAtMs - REUSE_MARGIN_MS, expiresAtMs };
 }
 
 function parseJson(text: string): TokenResponse | undefined {

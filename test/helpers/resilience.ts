@@ -17,20 +17,21 @@ export function secretsOf(r: Replica, runs: readonly CliRun[] = []): string[] {
     for (const m of run.messages) {
       const config = m.type === "CONTROL" ? (m.control?.connectorConfig?.config as Record<string, unknown> | undefined) : undefined;
       if (typeof config?.refresh_token === "string") secrets.add(config.refresh_token);
+      if (typeof config?.access_token === "string") secrets.add(config.access_token);
     }
   }
   return [...secrets].filter((s) => s.length >= 4);
 }
 
 /**
- * No secret in any stdout line but CONTROL, nor in stderr; no access token (JWT) anywhere.
+ * No secret and no access token (JWT) in any stdout line but CONTROL, nor in stderr.
  * @param extra more secrets (e.g. a wrong client_secret the config carried)
  */
 export function assertNoSecrets(run: CliRun, r: Replica, extra: string[] = []): void {
   const secrets = [...secretsOf(r, [run]), ...extra];
   run.lines.forEach((line, i) => {
+    if (line.startsWith('{"type":"CONTROL"')) return; // the one message that may carry secrets (airbyte-contract.md §4.3)
     assert.ok(!JWT.test(line), `stdout line ${i} carries an access token: ${line.slice(0, 200)}`);
-    if (line.startsWith('{"type":"CONTROL"')) return;
     for (const s of secrets) assert.ok(!line.includes(s), `stdout line ${i} carries a secret: ${line.slice(0, 300)}`);
   });
   assert.ok(!JWT.test(run.stderr), `stderr carries an access token`);
