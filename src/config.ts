@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { Ajv } from "ajv";
 import type { Config } from "./generated/types.js";
 import { InputError } from "./errors.js";
+import type { RecordFormat } from "./record-format.js";
 import { readResource } from "./resources.js";
 import { parseInstant } from "./time.js";
 
@@ -32,6 +33,8 @@ export interface ResolvedConfig {
   maxRequestsPerHour?: number;
   /** A rate-limit wait longer than this (ms) fails the stream with a transient error. */
   maxRateLimitWaitMs: number;
+  /** Shape of relationship fields in records and discovered schemas (record-format.ts); default `ids`. */
+  recordFormat: RecordFormat;
 }
 
 interface Spec {
@@ -137,6 +140,7 @@ export function resolveConfig(value: unknown, file: string): ResolvedConfig {
     concurrency: pick<number>("concurrency"),
     ...(raw.max_requests_per_hour ? { maxRequestsPerHour: raw.max_requests_per_hour } : {}),
     maxRateLimitWaitMs: pick<number>("max_rate_limit_wait_seconds") * 1000,
+    recordFormat: pick<RecordFormat>("record_format"),
   };
 }
 

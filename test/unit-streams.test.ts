@@ -85,7 +85,7 @@ test("generated files are up to date with the OpenAPI document and spec.json", a
     t.skip("generator inputs in ../shared are absent");
     return;
   }
-  const files = await generate(inputs.openapi, inputs.spec, inputs.protocol, inputs.readme);
+  const files = await generate(inputs);
   for (const [rel, content] of files) {
     const onDisk = await readFile(path.join(ROOT, rel), "utf8").catch(() => "(missing)");
     assert.ok(onDisk === content, `${rel} is stale: run npm run generate`);

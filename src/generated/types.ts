@@ -45,6 +45,10 @@ export type APIBaseURL = string;
  * Outreach OAuth2 token endpoint. Plain http is allowed only for loopback hosts (testing).
  */
 export type OAuthTokenURL = string;
+/**
+ * How relationships appear in records. "ids": flat fields such as ownerId: 28 and prospectsIds: [5, 6]. "airbyte_v1": the shape of Airbyte's own Outreach connector 1.x, one field per relationship named by it, holding an id array (owner: [28]); choose it to keep the tables of a connection switched from that connector.
+ */
+export type RecordFormat = "ids" | "airbyte_v1";
 
 export interface Config {
   client_id: ClientID;
@@ -58,6 +62,7 @@ export interface Config {
   max_rate_limit_wait_seconds?: MaximumRateLimitWaitSeconds;
   base_url?: APIBaseURL;
   token_url?: OAuthTokenURL;
+  record_format?: RecordFormat;
   [k: string]: unknown;
 }
 
@@ -809,6 +814,10 @@ export interface AccountsRecord {
    */
   touchedAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  trashedAt?: null | string;
+  /**
    * The date and time the account was last updated.
    */
   updatedAt?: null | string;
@@ -1028,7 +1037,7 @@ export interface BatchItemsRecord {
    */
   id: number;
   /**
-   * Id of the related batch (relationship `batch`).
+   * The id of the batch this item belongs to.
    */
   batchId?: null | number;
   /**
@@ -1051,6 +1060,10 @@ export interface BatchItemsRecord {
    * The current state of the batch item.
    */
   state?: null | string;
+  /**
+   * Id of the related batch (relationship `batch`). Only when it differs from the attribute `batchId`, which is kept as sent.
+   */
+  batchRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -1150,6 +1163,10 @@ export interface CallDispositionsRecord {
    */
   createdAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  defaultForOutboundVoicemail?: null | boolean;
+  /**
    * The disposition’s name (e.g. "Meeting Scheduled").
    */
   name?: null | string;
@@ -1247,6 +1264,10 @@ export interface CallsRecord {
    * The call’s outcome; must be either "Answered" or "Not Answered".
    */
   outcome?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  recordingDeletionReason?: null | string;
   /**
    * The URL of the call's audio recording. This field only accepts HTTP and HTTPS values.
    */
@@ -1397,7 +1418,7 @@ export interface ComplianceRequestsRecord {
    */
   requestType?: null | string;
   /**
-   * Id of the related user (relationship `requester`).
+   * The ID of the Outreach user who submitted the compliance request.
    */
   requesterId?: null | number;
   /**
@@ -1412,6 +1433,10 @@ export interface ComplianceRequestsRecord {
    * The UUID of the compliance request.
    */
   uuid?: null | string;
+  /**
+   * Id of the related user (relationship `requester`). Only when it differs from the attribute `requesterId`, which is kept as sent.
+   */
+  requesterRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -1623,6 +1648,10 @@ export interface EventsRecord {
    */
   externalUrl?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingId?: null | number;
+  /**
    * The name of the event that took place (e.g. "mailbox_created").
    */
   name?: null | string;
@@ -1661,9 +1690,9 @@ export interface EventsRecord {
    */
   callId?: null | number;
   /**
-   * Id of the related mailing (relationship `mailing`).
+   * Id of the related mailing (relationship `mailing`). Only when it differs from the attribute `mailingId`, which is kept as sent.
    */
-  mailingId?: null | number;
+  mailingRelationshipId?: null | number;
   /**
    * Id of the related note (relationship `note`).
    */
@@ -1712,11 +1741,11 @@ export interface FavoritesRecord {
    */
   createdAt?: null | string;
   /**
-   * Id of the related account, meetingType, opportunity, prospect, sequence, snippet, team, template, user (relationship `target`).
+   * The ID of record that was favorited.
    */
   targetId?: null | number;
   /**
-   * JSON:API type of the related resource (relationship `target`).
+   * The type of record that was favorited.
    */
   targetType?: null | string;
   /**
@@ -1727,6 +1756,14 @@ export interface FavoritesRecord {
    * Id of the related user (relationship `creator`).
    */
   creatorId?: null | number;
+  /**
+   * Id of the related account, meetingType, opportunity, prospect, sequence, snippet, team, template, user (relationship `target`). Only when it differs from the attribute `targetId`, which is kept as sent.
+   */
+  targetRelationshipId?: null | number;
+  /**
+   * JSON:API type of the related resource (relationship `target`). Only when it differs from the attribute `targetType`, which is kept as sent.
+   */
+  targetRelationshipType?: null | string;
   /**
    * Id of the related user (relationship `user`).
    */
@@ -1896,9 +1933,21 @@ export interface MailboxesRecord {
    */
   emailSignature?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  ewsCustomSearchFolder?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  ewsDelegateSync?: null | boolean;
+  /**
    * The url of the Exchange Web Service.
    */
   ewsEndpoint?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  ewsImpersonation?: null | boolean;
   /**
    * The SSL verify mode, represented as an integer, the EWS connection will used. (verify none=0, verify peer=1, verify client once=4, verify fail if no peer cert=2)
    */
@@ -1947,7 +1996,7 @@ export interface MailboxesRecord {
    * A list (provided as a string, newline-delimited) of email address patterns to be excluded from syncing (e.g. "`*@outreach.io
    * daniel@example.com`").
    */
-  prospectEmailExclusions?: null | string;
+  prospectEmailExclusions?: null | string | (null | string)[];
   /**
    * The id of the provider associated with this calendar.
    */
@@ -1976,6 +2025,10 @@ export interface MailboxesRecord {
    * The amount of time in seconds that the number of sendThreshold emails can be sent. Recommended value is two deliveries per minute (sendPeriod is 60).
    */
   sendPeriod?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sendPermanentErrorAt?: null | string;
   /**
    * A boolean value whether the mailbox is required to be recently synced before sending.
    */
@@ -2045,6 +2098,10 @@ export interface MailboxesRecord {
    */
   syncPassiveFrequency?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  syncPermanentErrorAt?: null | string;
+  /**
    * The date and time the most recent successful email sync occurred.
    */
   syncSuccessAt?: null | string;
@@ -2053,7 +2110,7 @@ export interface MailboxesRecord {
    */
   updatedAt?: null | string;
   /**
-   * Id of the related user (relationship `user`).
+   * The id of the user associated with this mailbox.
    */
   userId?: null | number;
   /**
@@ -2076,6 +2133,10 @@ export interface MailboxesRecord {
    * Id of the related user (relationship `updater`).
    */
   updaterId?: null | number;
+  /**
+   * Id of the related user (relationship `user`). Only when it differs from the attribute `userId`, which is kept as sent.
+   */
+  userRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -2135,6 +2196,10 @@ export interface MailingsRecord {
    * A summary explaining the mailing's error.
    */
   errorReason?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  followUpSequenceId?: null | number;
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
@@ -2236,6 +2301,10 @@ export interface MailingsRecord {
    */
   retryInterval?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  scheduleId?: null | number;
+  /**
    * The date and time the email is scheduled to send.
    */
   scheduledAt?: null | string;
@@ -2276,9 +2345,9 @@ export interface MailingsRecord {
    */
   calendarId?: null | number;
   /**
-   * Id of the related sequence (relationship `followUpSequence`).
+   * Id of the related sequence (relationship `followUpSequence`). Only when it differs from the attribute `followUpSequenceId`, which is kept as sent.
    */
-  followUpSequenceId?: null | number;
+  followUpSequenceRelationshipId?: null | number;
   /**
    * Id of the related mailbox (relationship `mailbox`).
    */
@@ -2296,9 +2365,9 @@ export interface MailingsRecord {
    */
   recipientsIds?: null | number[];
   /**
-   * Id of the related schedule (relationship `schedule`).
+   * Id of the related schedule (relationship `schedule`). Only when it differs from the attribute `scheduleId`, which is kept as sent.
    */
-  scheduleId?: null | number;
+  scheduleRelationshipId?: null | number;
   /**
    * Id of the related sequence (relationship `sequence`).
    */
@@ -3043,6 +3112,10 @@ export interface OpportunitiesRecord {
    */
   tags?: null | (null | string)[];
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  territoryId?: null | number;
+  /**
    * The last time an event happened for an opportunity.
    */
   touchedAt?: null | string;
@@ -3107,9 +3180,9 @@ export interface OpportunitiesRecord {
    */
   stageId?: null | number;
   /**
-   * Id of the related territory (relationship `territory`).
+   * Id of the related territory (relationship `territory`). Only when it differs from the attribute `territoryId`, which is kept as sent.
    */
-  territoryId?: null | number;
+  territoryRelationshipId?: null | number;
   /**
    * Id of the related user (relationship `updater`).
    */
@@ -4105,7 +4178,7 @@ export interface ProspectsRecord {
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
-  companyLinkedInEmployees?: null | number;
+  companyLinkedInEmployees?: null | string;
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
@@ -4997,6 +5070,10 @@ export interface ProspectsRecord {
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
+  updaterId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
   updaterType?: null | string;
   /**
    * A list of voip phone numbers associated with the prospect.
@@ -5079,9 +5156,9 @@ export interface ProspectsRecord {
    */
   trashedByAccountId?: null | number;
   /**
-   * Id of the related user (relationship `updater`).
+   * Id of the related user (relationship `updater`). Only when it differs from the attribute `updaterId`, which is kept as sent.
    */
-  updaterId?: null | number;
+  updaterRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -6197,6 +6274,10 @@ export interface SequenceStepsRecord {
    */
   stepType?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  taskAutoDisplay?: null | string;
+  /**
    * The optional interval (in seconds) from when tasks created by this sequence step are overdue until they are automatically skipped.
    */
   taskAutoskipDelay?: null | number;
@@ -6572,7 +6653,7 @@ export interface SnippetsRecord {
   /**
    * A list of tags associated with the snippet (e.g. ["Useful", "Prospecting"]).
    */
-  tags?: null | (null | string)[];
+  tags?: null | (null | string)[] | string;
   /**
    * The date and time the snippet was last updated.
    */
@@ -7033,7 +7114,7 @@ export interface TemplatesRecord {
   /**
    * A list of default person and email address pairs to receive this template in the "bcc" field (e.g. [Billy Bob `<billy.bob@seattle.city>`])
    */
-  bccRecipients?: null | (null | string)[];
+  bccRecipients?: null | (null | string)[] | string;
   /**
    * The body HTML of the template.
    */
@@ -7049,7 +7130,7 @@ export interface TemplatesRecord {
   /**
    * A list of default person and email address pairs to receive this template in the "cc" field (e.g. [Billy Bob `<billy.bob@seattle.city>`])
    */
-  ccRecipients?: null | (null | string)[];
+  ccRecipients?: null | (null | string)[] | string;
   /**
    * The total count of clicked mailings from this template.
    */
@@ -7113,11 +7194,11 @@ export interface TemplatesRecord {
   /**
    * A list of tag values associated with the template (e.g. ["Sequencing", "Quick Response"]).
    */
-  tags?: null | (null | string)[];
+  tags?: null | (null | string)[] | string;
   /**
    * A list of default person and email address pairs to receive this template in the "to" field (e.g. ["Billy Bob <billy.bob@seattle.city>"])
    */
-  toRecipients?: null | (null | string)[];
+  toRecipients?: null | (null | string)[] | string;
   /**
    * Boolean value indicating if link tracking is on for the template.
    */
@@ -7190,6 +7271,10 @@ export interface UsersRecord {
    */
   activityNotificationsDisabled?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  batchesViewId?: null | number;
+  /**
    * A boolean value whether the user's bounce warning emails are enabled.
    */
   bounceWarningEmailEnabled?: null | boolean;
@@ -7201,6 +7286,14 @@ export interface UsersRecord {
    * The extension number of the user's outbound bridge phone.
    */
   bridgePhoneExtension?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  buyerLanguagePreference?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  calendarEventsViewId?: null | number;
   /**
    * The default smart view to load on the calls view.
    */
@@ -7246,6 +7339,10 @@ export interface UsersRecord {
    */
   defaultRulesetId?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  defaultScheduleId?: null | number;
+  /**
    * A collection of the user's work roles.
    */
   duties?:
@@ -7253,6 +7350,10 @@ export interface UsersRecord {
     | {
         [k: string]: unknown;
       }[];
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  dutiesSetAt?: null | string;
   /**
    * The email address of the user. Cannot be updated via the API.
    */
@@ -7273,6 +7374,10 @@ export interface UsersRecord {
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
   globalId?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  importsViewId?: null | number;
   /**
    * The telephone number of the user's inbound bridge phone.
    */
@@ -7314,6 +7419,10 @@ export interface UsersRecord {
    */
   keepBridgePhoneConnected?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  languagePreference?: null | string;
+  /**
    * The last name of the user.
    */
   lastName?: null | string;
@@ -7321,6 +7430,14 @@ export interface UsersRecord {
    * The date and time the user previously signed in.
    */
   lastSignInAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  linkToSequenceStateInTaskFlow?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  liveListenViewId?: null | number;
   /**
    * A boolean value whether the user is locked out of the application.
    */
@@ -7334,9 +7451,21 @@ export interface UsersRecord {
    */
   mailingsDeliveredCount?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingsRepliedCount?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingsViewId?: null | number;
+  /**
    * A boolean value whether the user's meeting engagement notifications are enabled.
    */
   meetingEngagementNotificationEnabled?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  meetingTypesViewId?: null | number;
   /**
    * The full name of the user.
    */
@@ -7374,9 +7503,17 @@ export interface UsersRecord {
    */
   oceWindowMode?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  onboardedAt?: null | string;
+  /**
    * The default smart view to load on the opportunity index view.
    */
   opportunitiesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  orcaStandaloneEnabled?: null | boolean;
   /**
    * The date and time the current password expires.
    */
@@ -7394,6 +7531,10 @@ export interface UsersRecord {
    */
   phoneType?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  phonesViewId?: null | number;
+  /**
    * A boolean value whether the user's plugin related error notifications are enabled.
    */
   pluginAlertNotificationEnabled?: null | boolean;
@@ -7406,13 +7547,33 @@ export interface UsersRecord {
    */
   prefersLocalPresence?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  primaryTimezone?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  prospectDetailDefault?: null | string;
+  /**
    * The default smart view to load on the prospect index view.
    */
   prospectsViewId?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  reportsSequencePerformanceViewId?: null | number;
+  /**
    * The default smart view to load on the team performance reports view.
    */
   reportsTeamPerfViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  reportsTeamPerformanceIntradayViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  reportsTeamPerformanceViewId?: null | number;
   /**
    * The default smart view to load on the reports view.
    */
@@ -7426,9 +7587,29 @@ export interface UsersRecord {
    */
   scimSource?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  secondaryTimezone?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sendInviteFallback?: null | boolean;
+  /**
    * A boolean value whether the user's sender notifications are excluded.
    */
   senderNotificationsExcluded?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sequenceStatesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sequencesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  snippetsViewId?: null | number;
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
@@ -7441,6 +7622,14 @@ export interface UsersRecord {
    * The default smart view to load on the teams index view.
    */
   teamsViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  templatesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  tertiaryTimezone?: null | string;
   /**
    * A boolean value whether to send the user email notifications when a text message is missed.
    */
@@ -7457,6 +7646,10 @@ export interface UsersRecord {
    * The date and time the user was last updated.
    */
   updatedAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  useSalesNavigatorForLinkedInTasks?: null | boolean;
   /**
    * The globally unique ID (GUID) assigned to the user.
    */
