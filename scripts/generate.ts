@@ -142,7 +142,7 @@ function typeFromName(name: string): Json {
 /**
  * Attribute definitions of a type from the OpenAPI plus the evidence (outreach-api.md §3.5), sorted
  * by name. Undeclared attributes: the type of the values seen in the samples, else the type
- * observed-attributes.json gives, else one inferred from the name (only nulls were seen). Where
+ * observed-attributes.json gives (`number` for a `…Score`), else one inferred from the name (only nulls were seen). Where
  * `type_conflicts` lists a disagreement and no sample value settles it, the union of both types.
  * A sample key that differs from a declared one only in case (`errorreason`, an edit of the sample
  * publisher, see the samples' README) is not an attribute.
@@ -162,7 +162,8 @@ function attributeDefinitions(type: string, declared: Json, evidence: Evidence):
   const out = new Map<string, Json>(Object.entries(declared));
   for (const k of new Set([...Object.keys(observed), ...seen.keys(), ...nullOnly])) {
     if (k in declared || lower.has(k.toLowerCase())) continue;
-    const fromObserved = observed[k]?.type ? observed[k] : undefined;
+    // Scores are floats that may arrive as integer literals (§3.3, `engagedScore`): never `integer`.
+    const fromObserved = observed[k]?.type ? (observed[k].type === "integer" && /Score$/.test(k) ? { type: "number" } : observed[k]) : undefined;
     out.set(k, { ...(seen.get(k) ?? fromObserved ?? typeFromName(k)), description: note });
   }
   for (const [k, c] of Object.entries((evidence.observed.type_conflicts?.types?.[type] ?? {}) as Json)) {
