@@ -49,12 +49,6 @@ export function recordJson(resource: ResourceObject, shape: RecordShape): string
   const rels = resource.relationships;
   const airbyte = shape.format === "airbyte_v1";
   let tail = "";
-  // The relationship value as `field`, or under `clash` when an attribute holds `field` with another value.
-  const add = (field: string, clash: string, value: string): void => {
-    const sent = attributes?.[field];
-    if (sent === undefined) tail += `,"${field}":${value}`;
-    else if (JSON.stringify(sent) !== value) tail += `,"${clash}":${value}`;
-  };
   if (rels) {
     for (const name in rels) {
       const data = rels[name]?.data;
@@ -65,15 +59,22 @@ export function recordJson(resource: ResourceObject, shape: RecordShape): string
       if (many) {
         let ids = "";
         for (let i = 0; i < data.length; i++) ids += (i ? "," : "") + JSON.stringify(data[i]!.id);
-        add(names.id, names.clashId, `[${ids}]`);
+        tail += member(attributes, names.id, names.clashId, `[${ids}]`);
       } else {
         const id = data === null ? "null" : JSON.stringify(data.id);
-        add(names.id, names.clashId, airbyte ? `[${id}]` : id);
-        if (names.type) add(names.type, names.clashType!, data === null ? "null" : JSON.stringify(data.type));
+        tail += member(attributes, names.id, names.clashId, airbyte ? `[${id}]` : id);
+        if (names.type) tail += member(attributes, names.type, names.clashType!, data === null ? "null" : JSON.stringify(data.type));
       }
     }
   }
   if (attributes && attributes.id !== undefined) attributes.id = undefined;
   const body = attributes ? JSON.stringify(attributes) : "{}";
   return `{"id":${JSON.stringify(resource.id)}${body.length > 2 ? "," + body.slice(1, -1) : ""}${tail}}`;
+}
+
+/** `,"field":value`; under `clash` when an attribute holds `field` with another value; "" when it holds the same. */
+function member(attributes: Record<string, unknown> | undefined, field: string, clash: string, value: string): string {
+  const sent = attributes?.[field];
+  if (sent === undefined) return `,"${field}":${value}`;
+  return JSON.stringify(sent) === value ? "" : `,"${clash}":${value}`;
 }
