@@ -1,5 +1,6 @@
 /**
- * Sparse fieldsets (`fields[<type>]=…`, outreach-api.md §10) from the configured catalog, such that
+ * Sparse fieldsets (`fields[<type>]=…`, outreach-api.md §4.4: unlisted attributes are absent, an
+ * unknown name is a 400, so only names our schemas declare are sent) from the configured catalog, such that
  * a selected column never loses data. Every selected property is mapped to what must be requested:
  * an attribute, a relationship (by a record field name of either format, or by the relationship's
  * own name, as in the schemas of Airbyte's own connector), or nothing known. Fewer fields are

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
 import { ReplicaClient } from "../integration_tests/replica/client.js";
 import { attributeNames, type RecordFormat } from "../src/record-format.js";
 import { findStream, STREAMS } from "../src/streams.js";
@@ -161,6 +163,23 @@ test("discover with record_format airbyte_v1 offers every property of Airbyte's 
   // Attributes are the same in both formats.
   for (const s of STREAMS) {
     for (const a of attributeNames(s)) assert.deepEqual(v1.get(s.name)!.properties[a], discovered.get("ids")!.get(s.name)!.properties[a], `${s.name}.${a}`);
+  }
+});
+
+test("airbyte_v1 records are valid against the airbyte_v1 schemas and declare every field they carry", () => {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  (addFormatsModule as unknown as (a: Ajv) => Ajv)(ajv);
+  const run = baseline.get("airbyte_v1")!;
+  for (const s of STREAMS) {
+    const schema = discovered.get("airbyte_v1")!.get(s.name)!;
+    const validate = ajv.compile(schema);
+    const records = recordsOf(run, s.name);
+    assert.ok(records.length > 0, s.name);
+    for (const rec of records) {
+      assert.ok(validate(rec), `${s.name} ${rec.id}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
+      assert.deepEqual(Object.keys(rec).filter((k) => !(k in schema.properties)), [], `${s.name} ${rec.id}: undeclared fields`);
+      for (const r of s.relationships) if (r.name in rec) assert.ok(Array.isArray(rec[r.name]) && (rec[r.name] as unknown[]).length > 0, `${s.name}.${r.name}`);
+    }
   }
 });
 
