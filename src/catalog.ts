@@ -14,6 +14,8 @@ export interface ConfiguredStream {
   syncMode: SyncMode;
   /** Properties the catalog's json_schema lists, when it lists any (for sparse fieldsets); else undefined. */
   selectedProperties?: string[];
+  /** The catalog's json_schema `properties` (property name → JSON Schema), beside `selectedProperties`. */
+  propertySchemas?: Record<string, unknown>;
 }
 
 const SYNC_MODES = ["full_refresh", "incremental"];
@@ -92,7 +94,7 @@ export function parseCatalog(parsed: unknown, file: string): ConfiguredStream[] 
     }
     const properties = isObject(entry.stream.json_schema) ? entry.stream.json_schema.properties : undefined;
     const selectedProperties = isObject(properties) && Object.keys(properties).length > 0 ? Object.keys(properties) : undefined;
-    return { definition, syncMode: entry.sync_mode, ...(selectedProperties ? { selectedProperties } : {}) };
+    return { definition, syncMode: entry.sync_mode, ...(selectedProperties ? { selectedProperties, propertySchemas: properties as Record<string, unknown> } : {}) };
   });
 }
 

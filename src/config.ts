@@ -7,6 +7,7 @@ import path from "node:path";
 import { Ajv } from "ajv";
 import type { Config } from "./generated/types.js";
 import { InputError } from "./errors.js";
+import type { RecordFormat } from "./record-format.js";
 import { readResource } from "./resources.js";
 import { parseInstant } from "./time.js";
 
@@ -41,6 +42,8 @@ export interface ResolvedConfig {
   accessToken?: { value: string; expiresAtMs: number };
   /** `token_file`, resolved against the working directory: the connector's own token store. */
   tokenFile?: string;
+  /** Shape of relationship fields in records and discovered schemas (record-format.ts); default `ids`. */
+  recordFormat: RecordFormat;
 }
 
 interface Spec {
@@ -171,6 +174,7 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
     maxRateLimitWaitMs: pick<number>("max_rate_limit_wait_seconds") * 1000,
     ...accessTokenOf(raw),
     ...(raw.token_file ? { tokenFile: path.resolve(raw.token_file) } : {}),
+    recordFormat: pick<RecordFormat>("record_format"),
   };
 }
 

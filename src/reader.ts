@@ -6,7 +6,8 @@
  */
 import { ConnectorError } from "./errors.js";
 import { GatewayError, type OutreachClient } from "./http/client.js";
-import { recordJson } from "./records.js";
+import type { RecordFormat } from "./record-format.js";
+import { recordJson, recordShape } from "./records.js";
 import type { StreamDefinition } from "./streams.js";
 
 /** Smallest page size the reader halves down to; there 502/504 and timeouts are retried like other 5xx. */
@@ -21,6 +22,8 @@ export interface PageRequest {
   pageSize: number;
   /** JSON:API sparse fieldset for the stream's type (attribute and relationship names); undefined = all. */
   fields?: string[];
+  /** Record format (record-format.ts); default `ids`. */
+  format?: RecordFormat;
 }
 
 /** One page of records, in API order (ascending cursor when the stream has one). */
@@ -67,6 +70,7 @@ function withPageSize(url: URL, size: number): URL {
  */
 export async function* readPages(client: OutreachClient, request: PageRequest, log: (message: string) => void): AsyncGenerator<Page> {
   const { stream } = request;
+  const shape = recordShape(stream, request.format);
   let url: URL | undefined = firstPageUrl(client.baseUrl, request);
   let pageSize = request.pageSize;
   const recent: string[] = [url.href];
@@ -92,7 +96,7 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
         throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
       }
       cursorValues[i] = cursor ? resource.attributes?.[cursor] : undefined;
-      records[i] = recordJson(resource, stream.relationships);
+      records[i] = recordJson(resource, shape);
       (data as unknown[])[i] = undefined; // let the parsed resource be collected while the page goes on
     }
     const next = document.links?.next;

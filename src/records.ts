@@ -1,12 +1,16 @@
 /**
- * JSON:API resource object → flat Airbyte record (outreach-api.md §3.2–3.6):
- * `id`, then every attribute at top level, then per relationship with data a `<name>Id` (to-one,
- * integer or null; plus `<name>Type` when polymorphic) or `<name>Ids` (to-many, integer array).
- * A relationship without `data` (links-only, or omitted) adds nothing. On a name clash with an
- * undeclared attribute (`updaterId` vs relationship `updater`, §3.6) the relationship wins, as in
- * Stitch's tap (PRs #25, #32).
+ * JSON:API resource object → flat Airbyte record (outreach-api.md §3.2–3.6): `id`, then every
+ * attribute at top level as sent, then the relationship fields of the record format
+ * (record-format.ts): in `ids`, per relationship with data a `<name>Id` (to-one, integer or null;
+ * plus `<name>Type` when polymorphic) or `<name>Ids` (to-many, integer array); in `airbyte_v1`, a
+ * `<name>` id array per relationship whose data is neither null nor empty. A relationship without
+ * `data` (links-only, or omitted) adds nothing. An attribute is never overwritten: when one has a
+ * relationship field's name (`userId` on mailboxes, `updaterId` on prospects, §3.6), the
+ * relationship's value is dropped if equal and otherwise emitted under the clash name
+ * (`userRelationshipId`).
  */
-import type { RelationshipDefinition } from "./streams.js";
+import { namesOf, relationshipFieldNames, type RecordFormat, type RelationshipFieldNames } from "./record-format.js";
+import type { StreamDefinition } from "./streams.js";
 
 /** A JSON:API resource identifier. */
 export interface ResourceIdentifier {
@@ -23,37 +27,43 @@ export interface ResourceObject {
   links?: Record<string, unknown>;
 }
 
+/** How one stream's records are shaped: the format and the field names of its declared relationships. */
+export interface RecordShape {
+  format: RecordFormat;
+  names: Map<string, RelationshipFieldNames>;
+}
+
+/** The record shape of a stream in a format (build once per stream read). */
+export function recordShape(stream: StreamDefinition, format: RecordFormat = "ids"): RecordShape {
+  return { format, names: new Map(stream.relationships.map((r) => [r.name, namesOf(r, format)])) };
+}
+
 /**
  * The flat record of a resource, as JSON text, built without creating the flat object: the
  * attributes object is serialized as JSON.parse made it and the relationship fields are appended
- * (the per-record hot path of a read). An attribute that clashes with a relationship field
- * (outreach-api.md §3.6) is set to undefined on the parsed resource, which JSON.stringify skips, so
- * the relationship's value wins and no key appears twice.
- * @param relationships the stream's declared relationships (undeclared ones are flattened the same way)
+ * (the per-record hot path of a read). A resource attribute named `id` is dropped (the resource's
+ * id wins). Relationships the stream does not declare are named by the same rule (never polymorphic).
  */
-export function recordJson(resource: ResourceObject, relationships: readonly RelationshipDefinition[]): string {
+export function recordJson(resource: ResourceObject, shape: RecordShape): string {
   const attributes = resource.attributes;
   const rels = resource.relationships;
+  const airbyte = shape.format === "airbyte_v1";
   let tail = "";
   if (rels) {
     for (const name in rels) {
-      const rel = rels[name];
-      if (!rel || rel.data === undefined) continue;
-      const data = rel.data;
-      if (Array.isArray(data)) {
-        const field = `${name}Ids`;
-        if (attributes && attributes[field] !== undefined) attributes[field] = undefined;
+      const data = rels[name]?.data;
+      if (data === undefined) continue;
+      const many = Array.isArray(data);
+      if (airbyte && (data === null || (many && data.length === 0))) continue;
+      const names = shape.names.get(name) ?? relationshipFieldNames(name, many, false, shape.format);
+      if (many) {
         let ids = "";
         for (let i = 0; i < data.length; i++) ids += (i ? "," : "") + JSON.stringify(data[i]!.id);
-        tail += `,"${field}":[${ids}]`;
+        tail += member(attributes, names.id, names.clashId, `[${ids}]`);
       } else {
-        const field = `${name}Id`;
-        if (attributes && attributes[field] !== undefined) attributes[field] = undefined;
-        tail += `,"${field}":${data === null ? "null" : JSON.stringify(data.id)}`;
-        if (isPolymorphic(name, relationships)) {
-          if (attributes && attributes[`${name}Type`] !== undefined) attributes[`${name}Type`] = undefined;
-          tail += `,"${name}Type":${data === null ? "null" : JSON.stringify(data.type)}`;
-        }
+        const id = data === null ? "null" : JSON.stringify(data.id);
+        tail += member(attributes, names.id, names.clashId, airbyte ? `[${id}]` : id);
+        if (names.type) tail += member(attributes, names.type, names.clashType!, data === null ? "null" : JSON.stringify(data.type));
       }
     }
   }
@@ -62,7 +72,9 @@ export function recordJson(resource: ResourceObject, relationships: readonly Rel
   return `{"id":${JSON.stringify(resource.id)}${body.length > 2 ? "," + body.slice(1, -1) : ""}${tail}}`;
 }
 
-function isPolymorphic(name: string, relationships: readonly RelationshipDefinition[]): boolean {
-  for (const r of relationships) if (r.name === name) return r.typeField !== null;
-  return false;
+/** `,"field":value`; under `clash` when an attribute holds `field` with another value; "" when it holds the same. */
+function member(attributes: Record<string, unknown> | undefined, field: string, clash: string, value: string): string {
+  const sent = attributes?.[field];
+  if (sent === undefined) return `,"${field}":${value}`;
+  return JSON.stringify(sent) === value ? "" : `,"${clash}":${value}`;
 }

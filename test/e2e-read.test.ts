@@ -161,15 +161,3 @@ test("refresh-token rotation: every new refresh token is emitted in a CONTROL me
     assert.ok(!JSON.stringify(m).includes(String(access_token)), "access token only in CONTROL");
   }
 });
-
-test("column selection requests a sparse fieldset and keeps the id and cursor", async () => {
-  const catalog = catalogFor(["prospects"]) as { streams: { stream: { json_schema: unknown } }[] };
-  catalog.streams[0]!.stream.json_schema = { type: "object", properties: { id: {}, firstName: {}, accountId: {} } };
-  const run = await runCli(await readArgs(r, { catalog }));
-  assert.equal(run.code, 0, run.stderr);
-  const q = new URLSearchParams(r.requests.entries.filter((e) => e.path === "/api/v2/prospects").at(-1)!.query);
-  assert.deepEqual(q.get("fields[prospect]")?.split(",").sort(), ["account", "firstName", "updatedAt"]);
-  const rec = recordsOf(run, "prospects")[0]!;
-  assert.deepEqual(Object.keys(rec).sort(), ["accountId", "firstName", "id", "updatedAt"].filter((k) => k in rec).sort());
-  assert.ok("id" in rec && "updatedAt" in rec && "firstName" in rec);
-});

@@ -13,6 +13,8 @@ test("an Airbyte-style Outreach config is accepted unchanged, with defaults", ()
   assert.equal(c.pageSize, 1000);
   assert.equal(c.startDateMs, Date.UTC(2020, 10, 16));
   assert.equal(c.redirectUri, "https://example.com/cb");
+  assert.equal(c.recordFormat, "ids");
+  assert.equal(resolveConfig({ ...base, record_format: "airbyte_v1" }, "c").recordFormat, "airbyte_v1");
   for (const d of ["2020-11-16", "2020-11-16T00:00:00.000Z"]) assert.equal(resolveConfig({ ...base, start_date: d }, "c").startDateMs, Date.UTC(2020, 10, 16));
 });
 
@@ -23,6 +25,7 @@ test("config violations name the file and the field", () => {
     [{ ...base, start_date: "16/11/2020" }, /^c\.json: start_date: must be YYYY-MM-DD or/],
     [{ ...base, base_url: "http://api.example.com/api/v2" }, /^c\.json: base_url: must be an https:\/\/ URL/],
     [[], /^c\.json: the config must be a JSON object$/],
+    [{ ...base, record_format: "owner_ids" }, /^c\.json: record_format: must be equal to one of the allowed values$/],
   ];
   for (const [value, message] of cases) assert.throws(() => resolveConfig(value, "c.json"), (e: unknown) => e instanceof InputError && message.test(e.message));
   assert.equal(resolveConfig({ ...base, base_url: "http://127.0.0.1:8080/api/v2" }, "c").baseUrl.href, "http://127.0.0.1:8080/api/v2/");

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
-import { generate, loadInputs, OPENAPI_PATH, ROOT } from "../scripts/generate.js";
+import { generate, loadInputs, OPENAPI_PATH, ROOT, SAMPLES_DIR } from "../scripts/generate.js";
+import { attributeNames } from "../src/record-format.js";
 import { findStream, readOrder, STREAMS } from "../src/streams.js";
 
 test("every readable collection is a stream (47 GET collections in the OpenAPI)", () => {
@@ -85,9 +86,25 @@ test("generated files are up to date with the OpenAPI document and spec.json", a
     t.skip("generator inputs in ../shared are absent");
     return;
   }
-  const files = await generate(inputs.openapi, inputs.spec, inputs.protocol, inputs.readme);
+  const files = await generate(inputs);
   for (const [rel, content] of files) {
     const onDisk = await readFile(path.join(ROOT, rel), "utf8").catch(() => "(missing)");
     assert.ok(onDisk === content, `${rel} is stale: run npm run generate`);
   }
+});
+
+test("every attribute of observed-attributes.json is declared as an attribute of its stream", async (t) => {
+  const file = path.join(SAMPLES_DIR, "observed-attributes.json");
+  if (!existsSync(file)) return void t.skip(`${file} is absent (it lives in ../shared beside the repository)`);
+  const observed = JSON.parse(await readFile(file, "utf8")).types as Record<string, Record<string, unknown>>;
+  let n = 0;
+  for (const [type, attrs] of Object.entries(observed)) {
+    const stream = STREAMS.find((s) => s.type === type)!;
+    const declared = attributeNames(stream);
+    for (const a of Object.keys(attrs)) {
+      assert.ok(declared.has(a), `${stream.name}.${a}`);
+      n++;
+    }
+  }
+  assert.equal(n, 76);
 });

@@ -181,8 +181,8 @@ export class StreamGenerator {
     const email = (r: Rec): string => `${slug(r)}@example.org`;
     if (a.name === tf) return (r) => `"${iso(r.sec)}"`;
     if (a.clash) {
-      const rel = a.clash;
-      return (r) => String(this.rels.toOneId(rel, r.h));
+      const { rel, part } = a.clash;
+      return part === "id" ? (r) => String(this.rels.toOneId(rel, r.h)) : (r) => JSON.stringify(this.rels.toOneType(rel, r.h));
     }
     switch (a.name) {
       case "createdAt":

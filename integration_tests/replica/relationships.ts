@@ -31,6 +31,8 @@ export interface CompiledRelationships {
   renderers: RelRenderer[];
   /** The related id of a to-one relationship for a record, or null (used by clashing attributes). */
   toOneId(rel: string, recHash: number): number | null;
+  /** The related JSON:API type of a to-one relationship for a record, or null. */
+  toOneType(rel: string, recHash: number): string | null;
 }
 
 function nullChance(rel: RelationshipDefinition): number {
@@ -136,6 +138,9 @@ export function compileRelationships(stream: StreamDefinition, apiBase: string, 
     renderers,
     toOneId(rel, recHash) {
       return toOne.get(rel)?.(recHash)?.id ?? null;
+    },
+    toOneType(rel, recHash) {
+      return toOne.get(rel)?.(recHash)?.type ?? null;
     },
   };
 }

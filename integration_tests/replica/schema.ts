@@ -1,11 +1,14 @@
 /**
  * What the replica knows about each stream's attributes: read from `schemas/<stream>.json` at run
- * time (attributes = schema properties that are neither `id` nor relationship fields), plus the
- * undeclared attributes real responses carry (outreach-api.md §3.5, §3.6).
+ * time (attributes = schema properties that are neither `id` nor relationship fields; the schemas
+ * declare the attributes real responses carry beyond the OpenAPI, outreach-api.md §3.5). An
+ * attribute named like a relationship field (`updaterId`, `userId` on mailboxes, §3.6) repeats that
+ * relationship's id or type.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { attributeNames, namesOf } from "../../src/record-format.js";
 import { STREAMS, type StreamDefinition } from "../../src/streams.js";
 
 /** How an attribute's values are generated and compared. */
@@ -24,35 +27,9 @@ export type AttrKind =
 export interface AttrInfo {
   name: string;
   kind: AttrKind;
-  /** False for attributes absent from the OpenAPI (outreach-api.md §3.5). */
-  declared: boolean;
-  /** For undeclared `<rel>Id` attributes: the relationship whose id they repeat (§3.6). */
-  clash?: string;
+  /** For attributes named like a relationship field (§3.6): the relationship whose id or type they repeat. */
+  clash?: { rel: string; part: "id" | "type" };
 }
-
-/** Undeclared attributes per JSON:API type; a value starting with `=` names a clashing relationship. */
-const UNDECLARED: Record<string, Record<string, AttrKind | `=${string}`>> = {
-  prospect: {
-    accountName: "string", companyFollowers: "integer", companyFoundedAt: "string",
-    companyIndustry: "string", companyLinkedIn: "string", companyLinkedInEmployees: "integer",
-    companyLocality: "string", companyNatural: "string", companySize: "integer",
-    companyStartDate: "string", companyType: "string", emailContacts: "objectArray",
-    personaName: "string", smsOptStatus: "string", smsOptedAt: "timestamp", smsOptedOut: "boolean",
-    stageName: "string", updaterId: "=updater", updaterType: "string",
-  },
-  mailing: {
-    attributableSequenceId: "integer", attributableSequenceName: "string", desiredAt: "timestamp",
-    followUpSequenceId: "=followUpSequence", followUpSequenceName: "string",
-    followUpSequenceStartingDate: "timestamp", meetingDescription: "string",
-    meetingDuration: "integer", meetingLocation: "string", meetingTitle: "string",
-    optimizedScheduledAt: "timestamp", replySentiment: "string", scheduleId: "=schedule",
-  },
-  opportunity: { healthCategory: "string", healthScore: "number", mapNumberOfOverdueTasks: "integer", territoryId: "=territory" },
-  sequence: { engagementScore: "number", interestedCount: "integer" },
-  event: { mailingId: "=mailing" },
-  emailAddress: { bouncedAt: "timestamp" },
-  user: { activeProspectsCount: "integer", globalId: "string", mailingsDeliveredCount: "integer", tasksDueCount: "integer" },
-};
 
 /** The repository root (the directory holding `schemas/` and `package.json`), found upwards from this module. */
 export function repoRoot(): string {
@@ -98,23 +75,22 @@ export function relationshipFields(stream: StreamDefinition): Map<string, { rel:
   return out;
 }
 
-/** Every attribute of a stream's resources, declared and undeclared, in lexicographic key order. */
+/** Every attribute of a stream's resources, in lexicographic key order. */
 export function loadAttributes(stream: StreamDefinition, root = repoRoot()): AttrInfo[] {
   const schema = JSON.parse(readFileSync(join(root, "schemas", `${stream.name}.json`), "utf8")) as {
     properties: Record<string, JsonSchemaProp>;
   };
-  const relFields = relationshipFields(stream);
-  const attrs = new Map<string, AttrInfo>();
-  for (const [name, prop] of Object.entries(schema.properties)) {
-    if (name === "id" || relFields.has(name)) continue;
-    attrs.set(name, { name, kind: kindOf(prop), declared: true });
+  const clashes = new Map<string, { rel: string; part: "id" | "type" }>();
+  for (const r of stream.relationships) {
+    if (r.kind !== "to_one") continue;
+    const n = namesOf(r, "ids");
+    clashes.set(n.id, { rel: r.name, part: "id" });
+    if (n.type) clashes.set(n.type, { rel: r.name, part: "type" });
   }
-  for (const [name, spec] of Object.entries(UNDECLARED[stream.type] ?? {})) {
-    if (attrs.has(name)) continue;
-    if (spec.startsWith("=")) attrs.set(name, { name, kind: "integer", declared: false, clash: spec.slice(1) });
-    else attrs.set(name, { name, kind: spec as AttrKind, declared: false });
-  }
-  return [...attrs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...attributeNames(stream, schema.properties)].sort().map((name) => {
+    const clash = clashes.get(name);
+    return clash ? { name, kind: clash.part === "id" ? "integer" : "string", clash } : { name, kind: kindOf(schema.properties[name]!) };
+  });
 }
 
 const streamByType = new Map(STREAMS.map((s) => [s.type, s]));

@@ -1,21 +1,21 @@
 /**
  * `discover`: validates the config and prints the catalog: one stream per Outreach collection with
- * its generated JSON Schema, `full_refresh` first, source-defined cursor and primary key
+ * its generated JSON Schema for the configured `record_format`, `full_refresh` first, source-defined cursor and primary key
  * (airbyte-contract.md §9). No API call is needed: the catalog is the stream table.
  */
 import { loadConfig } from "../config.js";
 import type { AirbyteStream } from "../generated/protocol.js";
 import { catalogMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
-import { readResource } from "../resources.js";
+import { streamSchema, type RecordFormat } from "../record-format.js";
 import { STREAMS, type StreamDefinition } from "../streams.js";
 
-/** The catalog entry of a stream. */
-export function airbyteStream(stream: StreamDefinition): AirbyteStream {
+/** The catalog entry of a stream, its schema in the record format (default `ids`). */
+export function airbyteStream(stream: StreamDefinition, format: RecordFormat = "ids"): AirbyteStream {
   const incremental = stream.cursorField !== null;
   return {
     name: stream.name,
-    json_schema: readResource(`schemas/${stream.name}.json`),
+    json_schema: streamSchema(stream, format),
     supported_sync_modes: stream.syncModes as AirbyteStream["supported_sync_modes"],
     source_defined_primary_key: [["id"]],
     is_resumable: incremental,
@@ -28,7 +28,7 @@ export function airbyteStream(stream: StreamDefinition): AirbyteStream {
  * @throws InputError for a bad config (the CLI turns it into a TRACE config_error, exit 1)
  */
 export async function discover(writer: MessageWriter, args: { config: string }): Promise<number> {
-  await loadConfig(args.config);
-  await writer.write(catalogMessage({ streams: STREAMS.map(airbyteStream) }));
+  const config = await loadConfig(args.config);
+  await writer.write(catalogMessage({ streams: STREAMS.map((s) => airbyteStream(s, config.recordFormat)) }));
   return 0;
 }

@@ -11,7 +11,8 @@ import { AuthError, ConnectorError, failureTypeOf, messageOf } from "../errors.j
 import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import { readPages, type PageRequest } from "../reader.js";
-import { readResource } from "../resources.js";
+import { sparseFields } from "../fields.js";
+import type { RecordFormat } from "../record-format.js";
 import { openSession, type Session } from "../session.js";
 import { CursorCheckpointer } from "../state.js";
 import { readOrder } from "../streams.js";
@@ -40,7 +41,8 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
     return 0; // and no token is spent
   }
   // Validate every stream's state before reading anything.
-  const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
+  const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile, config.recordFormat) }));
+  for (const r of requests) if (r.request.info) await writer.write(logMessage("INFO", r.request.info));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
   await session.tokens.accessToken(); // refused credentials: one TRACE ERROR before any stream starts
   const failures: { stream: string; error: unknown }[] = [];
@@ -109,46 +111,24 @@ function pageRequest(
   pageSize: number,
   state: InputState,
   stateFile: string,
-): { request: PageRequest; initial?: string } {
+  format: RecordFormat,
+): { request: PageRequest; initial?: string; info?: string } {
   const stream = c.definition;
   const cursor = stream.cursorField;
   const initial = cursor && c.syncMode === "incremental" ? cursorFromState(state.get(stream.name), cursor, stateFile, stream.name) : undefined;
   const boundMs = Math.max(startDateMs ?? -Infinity, initial ? parseInstant(initial) : -Infinity);
-  const fields = c.selectedProperties ? sparseFields(c) : undefined;
+  const { fields, info } = sparseFields(c, format);
   return {
     request: {
       stream,
       pageSize,
       ...(cursor && Number.isFinite(boundMs) ? { lowerBound: formatInstant(boundMs) } : {}),
       ...(fields ? { fields } : {}),
+      format,
     },
     ...(initial ? { initial } : {}),
+    ...(info ? { info } : {}),
   };
-}
-
-/**
- * JSON:API fields to request when the catalog selects fewer properties than discover offers:
- * attribute names, and relationship names for `<rel>Id(s)`/`<rel>Type`; always the cursor.
- * Undefined when everything is selected.
- */
-export function sparseFields(c: ConfiguredStream): string[] | undefined {
-  const stream = c.definition;
-  const schema = readResource<{ properties: Record<string, unknown> }>(`schemas/${stream.name}.json`);
-  const offered = Object.keys(schema.properties);
-  const selected = new Set(c.selectedProperties);
-  if (offered.every((p) => selected.has(p))) return undefined;
-  const byField = new Map<string, string>();
-  for (const r of stream.relationships) {
-    if (r.field) byField.set(r.field, r.name);
-    if (r.typeField) byField.set(r.typeField, r.name);
-  }
-  const fields = new Set<string>();
-  for (const p of selected) {
-    if (p === "id" || !(p in schema.properties)) continue;
-    fields.add(byField.get(p) ?? p);
-  }
-  if (stream.cursorField) fields.add(stream.cursorField);
-  return [...fields];
 }
 
 /** Reads one stream; returns what made it fail, or undefined on success. */

@@ -50,6 +50,10 @@ export type APIBaseURL = string;
  */
 export type OAuthTokenURL = string;
 /**
+ * How relationships appear in records. "ids": flat fields such as ownerId: 28 and prospectsIds: [5, 6]. "airbyte_v1": the shape of Airbyte's own Outreach connector 1.x, one field per relationship named by it, holding an id array (owner: [28]); choose it to keep the tables of a connection switched from that connector.
+ */
+export type RecordFormat = "ids" | "airbyte_v1";
+/**
  * Optional path of a JSON file where the connector keeps the tokens it mints (refresh token, access token, expiry; never the client secret), for hosts that ignore CONTROL messages (Meltano, a plain docker run). Read at start when present, rewritten atomically after every mint, mode 0600. Mount its folder into the container. Empty = none.
  */
 export type TokenFile = string;
@@ -75,6 +79,7 @@ export interface Config {
   max_rate_limit_wait_seconds?: MaximumRateLimitWaitSeconds;
   base_url?: APIBaseURL;
   token_url?: OAuthTokenURL;
+  record_format?: RecordFormat;
   token_file?: TokenFile;
   access_token?: AccessToken;
   token_expiry_date?: AccessTokenExpiry;
@@ -837,6 +842,10 @@ export interface AccountsRecord {
    */
   touchedAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  trashedAt?: null | string;
+  /**
    * The date and time the account was last updated.
    */
   updatedAt?: null | string;
@@ -1056,7 +1065,7 @@ export interface BatchItemsRecord {
    */
   id: number;
   /**
-   * Id of the related batch (relationship `batch`).
+   * The id of the batch this item belongs to.
    */
   batchId?: null | number;
   /**
@@ -1079,6 +1088,10 @@ export interface BatchItemsRecord {
    * The current state of the batch item.
    */
   state?: null | string;
+  /**
+   * Id of the related batch (relationship `batch`). Only when it differs from the attribute `batchId`, which is kept as sent.
+   */
+  batchRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -1178,6 +1191,10 @@ export interface CallDispositionsRecord {
    */
   createdAt?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  defaultForOutboundVoicemail?: null | boolean;
+  /**
    * The disposition’s name (e.g. "Meeting Scheduled").
    */
   name?: null | string;
@@ -1275,6 +1292,10 @@ export interface CallsRecord {
    * The call’s outcome; must be either "Answered" or "Not Answered".
    */
   outcome?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  recordingDeletionReason?: null | string;
   /**
    * The URL of the call's audio recording. This field only accepts HTTP and HTTPS values.
    */
@@ -1425,7 +1446,7 @@ export interface ComplianceRequestsRecord {
    */
   requestType?: null | string;
   /**
-   * Id of the related user (relationship `requester`).
+   * The ID of the Outreach user who submitted the compliance request.
    */
   requesterId?: null | number;
   /**
@@ -1440,6 +1461,10 @@ export interface ComplianceRequestsRecord {
    * The UUID of the compliance request.
    */
   uuid?: null | string;
+  /**
+   * Id of the related user (relationship `requester`). Only when it differs from the attribute `requesterId`, which is kept as sent.
+   */
+  requesterRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -1651,6 +1676,10 @@ export interface EventsRecord {
    */
   externalUrl?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingId?: null | number;
+  /**
    * The name of the event that took place (e.g. "mailbox_created").
    */
   name?: null | string;
@@ -1689,9 +1718,9 @@ export interface EventsRecord {
    */
   callId?: null | number;
   /**
-   * Id of the related mailing (relationship `mailing`).
+   * Id of the related mailing (relationship `mailing`). Only when it differs from the attribute `mailingId`, which is kept as sent.
    */
-  mailingId?: null | number;
+  mailingRelationshipId?: null | number;
   /**
    * Id of the related note (relationship `note`).
    */
@@ -1740,11 +1769,11 @@ export interface FavoritesRecord {
    */
   createdAt?: null | string;
   /**
-   * Id of the related account, meetingType, opportunity, prospect, sequence, snippet, team, template, user (relationship `target`).
+   * The ID of record that was favorited.
    */
   targetId?: null | number;
   /**
-   * JSON:API type of the related resource (relationship `target`).
+   * The type of record that was favorited.
    */
   targetType?: null | string;
   /**
@@ -1755,6 +1784,14 @@ export interface FavoritesRecord {
    * Id of the related user (relationship `creator`).
    */
   creatorId?: null | number;
+  /**
+   * Id of the related account, meetingType, opportunity, prospect, sequence, snippet, team, template, user (relationship `target`). Only when it differs from the attribute `targetId`, which is kept as sent.
+   */
+  targetRelationshipId?: null | number;
+  /**
+   * JSON:API type of the related resource (relationship `target`). Only when it differs from the attribute `targetType`, which is kept as sent.
+   */
+  targetRelationshipType?: null | string;
   /**
    * Id of the related user (relationship `user`).
    */
@@ -1924,9 +1961,21 @@ export interface MailboxesRecord {
    */
   emailSignature?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  ewsCustomSearchFolder?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  ewsDelegateSync?: null | boolean;
+  /**
    * The url of the Exchange Web Service.
    */
   ewsEndpoint?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  ewsImpersonation?: null | boolean;
   /**
    * The SSL verify mode, represented as an integer, the EWS connection will used. (verify none=0, verify peer=1, verify client once=4, verify fail if no peer cert=2)
    */
@@ -1975,7 +2024,7 @@ export interface MailboxesRecord {
    * A list (provided as a string, newline-delimited) of email address patterns to be excluded from syncing (e.g. "`*@outreach.io
    * daniel@example.com`").
    */
-  prospectEmailExclusions?: null | string;
+  prospectEmailExclusions?: null | string | (null | string)[];
   /**
    * The id of the provider associated with this calendar.
    */
@@ -2004,6 +2053,10 @@ export interface MailboxesRecord {
    * The amount of time in seconds that the number of sendThreshold emails can be sent. Recommended value is two deliveries per minute (sendPeriod is 60).
    */
   sendPeriod?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sendPermanentErrorAt?: null | string;
   /**
    * A boolean value whether the mailbox is required to be recently synced before sending.
    */
@@ -2073,6 +2126,10 @@ export interface MailboxesRecord {
    */
   syncPassiveFrequency?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  syncPermanentErrorAt?: null | string;
+  /**
    * The date and time the most recent successful email sync occurred.
    */
   syncSuccessAt?: null | string;
@@ -2081,7 +2138,7 @@ export interface MailboxesRecord {
    */
   updatedAt?: null | string;
   /**
-   * Id of the related user (relationship `user`).
+   * The id of the user associated with this mailbox.
    */
   userId?: null | number;
   /**
@@ -2104,6 +2161,10 @@ export interface MailboxesRecord {
    * Id of the related user (relationship `updater`).
    */
   updaterId?: null | number;
+  /**
+   * Id of the related user (relationship `user`). Only when it differs from the attribute `userId`, which is kept as sent.
+   */
+  userRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -2163,6 +2224,10 @@ export interface MailingsRecord {
    * A summary explaining the mailing's error.
    */
   errorReason?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  followUpSequenceId?: null | number;
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
@@ -2264,6 +2329,10 @@ export interface MailingsRecord {
    */
   retryInterval?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  scheduleId?: null | number;
+  /**
    * The date and time the email is scheduled to send.
    */
   scheduledAt?: null | string;
@@ -2304,9 +2373,9 @@ export interface MailingsRecord {
    */
   calendarId?: null | number;
   /**
-   * Id of the related sequence (relationship `followUpSequence`).
+   * Id of the related sequence (relationship `followUpSequence`). Only when it differs from the attribute `followUpSequenceId`, which is kept as sent.
    */
-  followUpSequenceId?: null | number;
+  followUpSequenceRelationshipId?: null | number;
   /**
    * Id of the related mailbox (relationship `mailbox`).
    */
@@ -2324,9 +2393,9 @@ export interface MailingsRecord {
    */
   recipientsIds?: null | number[];
   /**
-   * Id of the related schedule (relationship `schedule`).
+   * Id of the related schedule (relationship `schedule`). Only when it differs from the attribute `scheduleId`, which is kept as sent.
    */
-  scheduleId?: null | number;
+  scheduleRelationshipId?: null | number;
   /**
    * Id of the related sequence (relationship `sequence`).
    */
@@ -3071,6 +3140,10 @@ export interface OpportunitiesRecord {
    */
   tags?: null | (null | string)[];
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  territoryId?: null | number;
+  /**
    * The last time an event happened for an opportunity.
    */
   touchedAt?: null | string;
@@ -3135,9 +3208,9 @@ export interface OpportunitiesRecord {
    */
   stageId?: null | number;
   /**
-   * Id of the related territory (relationship `territory`).
+   * Id of the related territory (relationship `territory`). Only when it differs from the attribute `territoryId`, which is kept as sent.
    */
-  territoryId?: null | number;
+  territoryRelationshipId?: null | number;
   /**
    * Id of the related user (relationship `updater`).
    */
@@ -4133,7 +4206,7 @@ export interface ProspectsRecord {
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
-  companyLinkedInEmployees?: null | number;
+  companyLinkedInEmployees?: null | string;
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
@@ -5025,6 +5098,10 @@ export interface ProspectsRecord {
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
+  updaterId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
   updaterType?: null | string;
   /**
    * A list of voip phone numbers associated with the prospect.
@@ -5107,9 +5184,9 @@ export interface ProspectsRecord {
    */
   trashedByAccountId?: null | number;
   /**
-   * Id of the related user (relationship `updater`).
+   * Id of the related user (relationship `updater`). Only when it differs from the attribute `updaterId`, which is kept as sent.
    */
-  updaterId?: null | number;
+  updaterRelationshipId?: null | number;
   [k: string]: unknown;
 }
 
@@ -6225,6 +6302,10 @@ export interface SequenceStepsRecord {
    */
   stepType?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  taskAutoDisplay?: null | string;
+  /**
    * The optional interval (in seconds) from when tasks created by this sequence step are overdue until they are automatically skipped.
    */
   taskAutoskipDelay?: null | number;
@@ -6600,7 +6681,7 @@ export interface SnippetsRecord {
   /**
    * A list of tags associated with the snippet (e.g. ["Useful", "Prospecting"]).
    */
-  tags?: null | (null | string)[];
+  tags?: null | (null | string)[] | string;
   /**
    * The date and time the snippet was last updated.
    */
@@ -7061,7 +7142,7 @@ export interface TemplatesRecord {
   /**
    * A list of default person and email address pairs to receive this template in the "bcc" field (e.g. [Billy Bob `<billy.bob@seattle.city>`])
    */
-  bccRecipients?: null | (null | string)[];
+  bccRecipients?: null | (null | string)[] | string;
   /**
    * The body HTML of the template.
    */
@@ -7077,7 +7158,7 @@ export interface TemplatesRecord {
   /**
    * A list of default person and email address pairs to receive this template in the "cc" field (e.g. [Billy Bob `<billy.bob@seattle.city>`])
    */
-  ccRecipients?: null | (null | string)[];
+  ccRecipients?: null | (null | string)[] | string;
   /**
    * The total count of clicked mailings from this template.
    */
@@ -7141,11 +7222,11 @@ export interface TemplatesRecord {
   /**
    * A list of tag values associated with the template (e.g. ["Sequencing", "Quick Response"]).
    */
-  tags?: null | (null | string)[];
+  tags?: null | (null | string)[] | string;
   /**
    * A list of default person and email address pairs to receive this template in the "to" field (e.g. ["Billy Bob <billy.bob@seattle.city>"])
    */
-  toRecipients?: null | (null | string)[];
+  toRecipients?: null | (null | string)[] | string;
   /**
    * Boolean value indicating if link tracking is on for the template.
    */
@@ -7218,6 +7299,10 @@ export interface UsersRecord {
    */
   activityNotificationsDisabled?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  batchesViewId?: null | number;
+  /**
    * A boolean value whether the user's bounce warning emails are enabled.
    */
   bounceWarningEmailEnabled?: null | boolean;
@@ -7229,6 +7314,14 @@ export interface UsersRecord {
    * The extension number of the user's outbound bridge phone.
    */
   bridgePhoneExtension?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  buyerLanguagePreference?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  calendarEventsViewId?: null | number;
   /**
    * The default smart view to load on the calls view.
    */
@@ -7274,6 +7367,10 @@ export interface UsersRecord {
    */
   defaultRulesetId?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  defaultScheduleId?: null | number;
+  /**
    * A collection of the user's work roles.
    */
   duties?:
@@ -7281,6 +7378,10 @@ export interface UsersRecord {
     | {
         [k: string]: unknown;
       }[];
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  dutiesSetAt?: null | string;
   /**
    * The email address of the user. Cannot be updated via the API.
    */
@@ -7301,6 +7402,10 @@ export interface UsersRecord {
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
   globalId?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  importsViewId?: null | number;
   /**
    * The telephone number of the user's inbound bridge phone.
    */
@@ -7342,6 +7447,10 @@ export interface UsersRecord {
    */
   keepBridgePhoneConnected?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  languagePreference?: null | string;
+  /**
    * The last name of the user.
    */
   lastName?: null | string;
@@ -7349,6 +7458,14 @@ export interface UsersRecord {
    * The date and time the user previously signed in.
    */
   lastSignInAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  linkToSequenceStateInTaskFlow?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  liveListenViewId?: null | number;
   /**
    * A boolean value whether the user is locked out of the application.
    */
@@ -7362,9 +7479,21 @@ export interface UsersRecord {
    */
   mailingsDeliveredCount?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingsRepliedCount?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  mailingsViewId?: null | number;
+  /**
    * A boolean value whether the user's meeting engagement notifications are enabled.
    */
   meetingEngagementNotificationEnabled?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  meetingTypesViewId?: null | number;
   /**
    * The full name of the user.
    */
@@ -7402,9 +7531,17 @@ export interface UsersRecord {
    */
   oceWindowMode?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  onboardedAt?: null | string;
+  /**
    * The default smart view to load on the opportunity index view.
    */
   opportunitiesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  orcaStandaloneEnabled?: null | boolean;
   /**
    * The date and time the current password expires.
    */
@@ -7422,6 +7559,10 @@ export interface UsersRecord {
    */
   phoneType?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  phonesViewId?: null | number;
+  /**
    * A boolean value whether the user's plugin related error notifications are enabled.
    */
   pluginAlertNotificationEnabled?: null | boolean;
@@ -7434,13 +7575,33 @@ export interface UsersRecord {
    */
   prefersLocalPresence?: null | boolean;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  primaryTimezone?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  prospectDetailDefault?: null | string;
+  /**
    * The default smart view to load on the prospect index view.
    */
   prospectsViewId?: null | number;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  reportsSequencePerformanceViewId?: null | number;
+  /**
    * The default smart view to load on the team performance reports view.
    */
   reportsTeamPerfViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  reportsTeamPerformanceIntradayViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  reportsTeamPerformanceViewId?: null | number;
   /**
    * The default smart view to load on the reports view.
    */
@@ -7454,9 +7615,29 @@ export interface UsersRecord {
    */
   scimSource?: null | string;
   /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  secondaryTimezone?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sendInviteFallback?: null | boolean;
+  /**
    * A boolean value whether the user's sender notifications are excluded.
    */
   senderNotificationsExcluded?: null | boolean;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sequenceStatesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  sequencesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  snippetsViewId?: null | number;
   /**
    * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
    */
@@ -7469,6 +7650,14 @@ export interface UsersRecord {
    * The default smart view to load on the teams index view.
    */
   teamsViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  templatesViewId?: null | number;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  tertiaryTimezone?: null | string;
   /**
    * A boolean value whether to send the user email notifications when a text message is missed.
    */
@@ -7485,6 +7674,10 @@ export interface UsersRecord {
    * The date and time the user was last updated.
    */
   updatedAt?: null | string;
+  /**
+   * Not declared in the OpenAPI; seen in real responses (outreach-api.md §3.5).
+   */
+  useSalesNavigatorForLinkedInTasks?: null | boolean;
   /**
    * The globally unique ID (GUID) assigned to the user.
    */
