@@ -3,6 +3,7 @@
  * (rotated refresh tokens become CONTROL messages), the shared rate budget and the client.
  */
 import type { ResolvedConfig } from "./config.js";
+import { RunEvents } from "./events.js";
 import { OAuthTokens } from "./http/auth.js";
 import { OutreachClient } from "./http/client.js";
 import { systemClock, type Clock } from "./http/clock.js";
@@ -16,6 +17,8 @@ export interface Session {
   tokens: OAuthTokens;
   client: OutreachClient;
   limiter: RateLimiter;
+  /** Requests, retries and waits of the client, limiter and token source (report.ts renders them). */
+  events: RunEvents;
   /** Writes an INFO LOG message. */
   log: (message: string) => void;
 }
@@ -29,6 +32,7 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
   writer.masker.add(config.clientSecret);
   writer.masker.add(config.refreshToken);
   const log = (message: string): void => void writer.write(logMessage("INFO", message));
+  const events = new RunEvents();
   const tokens = new OAuthTokens({
     tokenUrl: config.tokenUrl,
     clientId: config.clientId,
@@ -38,6 +42,7 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     clock,
     maxWaitMs: config.maxRateLimitWaitMs,
     log,
+    events,
     onSecret: (secret) => writer.masker.add(secret),
     onRefreshToken: async (refreshToken) => {
       config.raw = { ...config.raw, refresh_token: refreshToken };
@@ -49,6 +54,7 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     clock,
     maxWaitMs: config.maxRateLimitWaitMs,
     log,
+    events,
     ...(config.maxRequestsPerHour ? { maxRequestsPerHour: config.maxRequestsPerHour } : {}),
   });
   const client = new OutreachClient({
@@ -57,8 +63,9 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     limiter,
     clock,
     log,
+    events,
     maxWaitMs: config.maxRateLimitWaitMs,
     ...(signal ? { signal } : {}),
   });
-  return { config, tokens, client, limiter, log };
+  return { config, tokens, client, limiter, events, log };
 }

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from "../config.js";
 import type { AirbyteStream } from "../generated/protocol.js";
-import { catalogMessage } from "../protocol/messages.js";
+import { catalogMessage, logMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import { readResource } from "../resources.js";
 import { STREAMS, type StreamDefinition } from "../streams.js";
@@ -28,7 +28,8 @@ export function airbyteStream(stream: StreamDefinition): AirbyteStream {
  * @throws InputError for a bad config (the CLI turns it into a TRACE config_error, exit 1)
  */
 export async function discover(writer: MessageWriter, args: { config: string }): Promise<number> {
-  await loadConfig(args.config);
+  const config = await loadConfig(args.config);
+  for (const warning of config.warnings) await writer.write(logMessage("WARN", warning));
   await writer.write(catalogMessage({ streams: STREAMS.map(airbyteStream) }));
   return 0;
 }
