@@ -187,19 +187,19 @@ export class RunReport {
     const lines: string[] = [];
     for (const s of [...this.streams.values()].sort((a, b) => a.name.localeCompare(b.name))) {
       s.reason ??= reasons.get(s.name) ?? (s.status === "failed" && outcome.stopped ? outcome.stopped : undefined);
+      const reason = s.status !== "failed" || !s.reason ? "" : s.reason === outcome.stopped ? "; reason: the read stopped (below)" : `; reason: ${s.reason}`;
       lines.push(
-        `Summary ${s.name}: ${s.status === "failed" ? "FAILED" : s.status}, ${n(s.records)} records, ${n(s.pages)} pages, ${n(s.requests)} requests, ` +
-          `${n(s.retries)} retries, ${n(s.waits)} waits (${seconds(s.waitMs)}), ${seconds(this.durationOf(s))}, final cursor ${this.cursorOf(s)}` +
-          (s.status === "failed" && s.reason ? `; reason: ${s.reason}` : ""),
+        `Summary ${s.name}: ${s.status === "failed" ? "FAILED" : s.status}; records ${n(s.records)}, pages ${n(s.pages)}, requests ${n(s.requests)}, ` +
+          `retries ${n(s.retries)}, waits ${n(s.waits)} (${seconds(s.waitMs)}), time ${seconds(this.durationOf(s))}; final cursor ${this.cursorOf(s)}${reason}`,
       );
     }
     const t = this.totals(outcome.notStarted);
     const failed = [...this.streams.values()].filter((s) => s.status === "failed").map((s) => s.name);
     lines.push(
-      `Summary: ${t.streams} streams: ${t.complete} complete, ${t.failed} failed${failed.length ? ` (${failed.join(", ")})` : ""}, ` +
-        `${t.notStarted.length} not started${t.notStarted.length ? ` (${t.notStarted.join(", ")})` : ""}; ${n(t.records)} records, ${n(t.pages)} pages, ` +
-        `${n(t.requests)} API requests and ${n(t.otherRequests)} token requests, ${n(t.retries)} retries, ${n(t.waits)} waits (${seconds(t.waitMs)}), ` +
-        `${seconds(t.elapsedMs)} in all.${outcome.stopped ? ` Stopped early: ${outcome.stopped}` : ""}`,
+      `Summary: streams ${t.streams}: complete ${t.complete}, failed ${t.failed}${failed.length ? ` (${failed.join(", ")})` : ""}, ` +
+        `not started ${t.notStarted.length}${t.notStarted.length ? ` (${t.notStarted.join(", ")})` : ""}; records ${n(t.records)}, pages ${n(t.pages)}, ` +
+        `requests ${n(t.requests)} (+ ${n(t.otherRequests)} to the token endpoint), retries ${n(t.retries)}, waits ${n(t.waits)} (${seconds(t.waitMs)}), ` +
+        `time ${seconds(t.elapsedMs)}.${outcome.stopped ? ` Stopped early: ${outcome.stopped}` : ""}`,
     );
     return lines;
   }
