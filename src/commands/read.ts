@@ -113,7 +113,7 @@ async function warnAboutState(
   for (const name of state.keys()) {
     if (known.has(name)) continue;
     const near = closest(name, known);
-    const hint = near ? ` Did you mean ${JSON.stringify(near)}?${names.has(near) ? " That stream is read without state." : ""}` : "";
+    const hint = near ? ` Did you mean ${JSON.stringify(near)}?${names.has(near) && !state.has(near) ? " That stream is read without state." : ""}` : "";
     await writer.write(logMessage("WARN", `${stateFile}: state entry ${JSON.stringify(name)} names no stream; it is ignored.${hint}`));
   }
   for (const c of configured) {
