@@ -27,7 +27,7 @@ export class TerminalView {
     const done = all.filter((s) => s.status !== "running").length;
     const t = this.report.totals();
     const wait = this.report.currentWait;
-    const left = wait ? wait.untilMs - Date.now() : 0;
+    const left = wait ? wait.untilMs - this.report.now() : 0;
     const line =
       `streams ${done}/${this.report.cursorFields.size} done, ${all.length - done} running · ${t.records.toLocaleString("en-US")} records · ` +
       `${(t.requests + t.otherRequests).toLocaleString("en-US")} requests · ${seconds(t.elapsedMs)}` +

@@ -76,7 +76,8 @@ export class RunReport {
   readonly streams = new Map<string, StreamStats>();
   private otherRequests = 0;
   private readonly startedMs: number;
-  private readonly now: () => number;
+  /** The report's clock, epoch ms. */
+  readonly now: () => number;
   private readonly view: TerminalView | undefined;
   /** Epoch ms until which the longest current wait or retry sleep lasts, and why. */
   currentWait: { untilMs: number; reason: string } | undefined;
