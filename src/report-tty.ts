@@ -52,7 +52,7 @@ export function table(report: RunReport, outcome: RunOutcome): string[] {
     ...streams.map((s) => [s.name, s.status, f(s.records), f(s.pages), f(s.requests), f(s.retries), `${f(s.waits)} / ${seconds(s.waitMs)}`, seconds(report.durationOf(s)), report.cursorOf(s)]),
     [
       `total (${t.streams} streams)`,
-      `${t.complete} ok, ${t.failed} failed`,
+      `${t.complete} ok, ${t.incomplete} incomplete`,
       f(t.records),
       f(t.pages),
       `${f(t.requests)} + ${f(t.otherRequests)}`,
@@ -67,7 +67,7 @@ export function table(report: RunReport, outcome: RunOutcome): string[] {
   const render = (r: string[]): string => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const out = [render(rows[0]!), rule, ...rows.slice(1, -1).map(render), rule, render(rows.at(-1)!)];
-  for (const s of streams) if (s.status === "failed" && s.reason) out.push(`${s.name} failed: ${s.reason}`);
+  for (const s of streams) if (s.status === "incomplete" && s.reason) out.push(`${s.name} incomplete: ${s.reason}`);
   if (t.notStarted.length > 0) out.push(`not started: ${t.notStarted.join(", ")}`);
   if (outcome.stopped) out.push(`stopped early: ${outcome.stopped}`);
   return out;

@@ -14,7 +14,7 @@ import { TerminalView } from "./report-tty.js";
 /** What one stream did, as far as the report has seen. */
 export interface StreamStats {
   name: string;
-  status: "running" | "complete" | "failed";
+  status: "running" | "complete" | "incomplete";
   records: number;
   pages: number;
   requests: number;
@@ -35,7 +35,7 @@ export interface StreamStats {
 export interface Totals {
   streams: number;
   complete: number;
-  failed: number;
+  incomplete: number;
   notStarted: string[];
   records: number;
   pages: number;
@@ -133,7 +133,7 @@ export class RunReport {
       } else if (status === "COMPLETE" || status === "INCOMPLETE") {
         const s = this.streams.get(name);
         if (s) {
-          s.status = status === "COMPLETE" ? "complete" : "failed";
+          s.status = status === "COMPLETE" ? "complete" : "incomplete";
           s.endedMs = this.now();
         }
       }
@@ -154,7 +154,7 @@ export class RunReport {
     return {
       streams: all.length + notStarted.length,
       complete: all.filter((s) => s.status === "complete").length,
-      failed: all.filter((s) => s.status === "failed").length,
+      incomplete: all.filter((s) => s.status === "incomplete").length,
       notStarted,
       records: sum((s) => s.records),
       pages: sum((s) => s.pages),
@@ -181,23 +181,23 @@ export class RunReport {
 
   /**
    * The summary as text lines: one per stream that started (by name), then the totals, which name
-   * the failed and the not-started streams.
+   * the incomplete (failed or stopped) and the not-started streams.
    */
   summaryLines(outcome: RunOutcome): string[] {
     const reasons = new Map(outcome.failures.map((f) => [f.stream, oneLine(f.error instanceof Error ? f.error.message : String(f.error))]));
     const lines: string[] = [];
     for (const s of [...this.streams.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-      s.reason ??= reasons.get(s.name) ?? (s.status === "failed" && outcome.stopped ? outcome.stopped : undefined);
-      const reason = s.status !== "failed" || !s.reason ? "" : s.reason === outcome.stopped ? "; reason: the read stopped (below)" : `; reason: ${s.reason}`;
+      s.reason ??= reasons.get(s.name) ?? (s.status === "incomplete" && outcome.stopped ? outcome.stopped : undefined);
+      const reason = s.status !== "incomplete" || !s.reason ? "" : s.reason === outcome.stopped ? "; reason: the read stopped (below)" : `; reason: ${s.reason}`;
       lines.push(
-        `Summary ${s.name}: ${s.status === "failed" ? "FAILED" : s.status}; records ${n(s.records)}, pages ${n(s.pages)}, requests ${n(s.requests)}, ` +
+        `Summary ${s.name}: ${s.status === "incomplete" ? "INCOMPLETE" : s.status}; records ${n(s.records)}, pages ${n(s.pages)}, requests ${n(s.requests)}, ` +
           `retries ${n(s.retries)}, waits ${n(s.waits)} (${seconds(s.waitMs)}), time ${seconds(this.durationOf(s))}; final cursor ${this.cursorOf(s)}${reason}`,
       );
     }
     const t = this.totals(outcome.notStarted);
-    const failed = [...this.streams.values()].filter((s) => s.status === "failed").map((s) => s.name);
+    const incomplete = [...this.streams.values()].filter((s) => s.status === "incomplete").map((s) => s.name);
     lines.push(
-      `Summary: streams ${t.streams}: complete ${t.complete}, failed ${t.failed}${failed.length ? ` (${failed.join(", ")})` : ""}, ` +
+      `Summary: streams ${t.streams}: complete ${t.complete}, incomplete ${t.incomplete}${incomplete.length ? ` (${incomplete.join(", ")})` : ""}, ` +
         `not started ${t.notStarted.length}${t.notStarted.length ? ` (${t.notStarted.join(", ")})` : ""}; records ${n(t.records)}, pages ${n(t.pages)}, ` +
         `requests ${n(t.requests)} (+ ${n(t.otherRequests)} to the token endpoint), retries ${n(t.retries)}, waits ${n(t.waits)} (${seconds(t.waitMs)}), ` +
         `time ${seconds(t.elapsedMs)}.${outcome.stopped ? ` Stopped early: ${outcome.stopped}` : ""}`,

@@ -52,7 +52,7 @@ test("a clean read ends with one summary line per stream and the totals, matchin
   const requests = streams.reduce((a, s) => a + apiRequests(r, s).length, 0);
   assert.match(
     lines[3]!,
-    new RegExp(`^Summary: streams 3: complete 3, failed 0, not started 0; records ${total}, pages ${requests - 1}, requests ${requests} \\(\\+ ${tokenRequests(r).length} to the token endpoint\\), retries 1, waits 0 \\(0\\.0 s\\), time \\d+\\.\\d s\\.$`),
+    new RegExp(`^Summary: streams 3: complete 3, incomplete 0, not started 0; records ${total}, pages ${requests - 1}, requests ${requests} \\(\\+ ${tokenRequests(r).length} to the token endpoint\\), retries 1, waits 0 \\(0\\.0 s\\), time \\d+\\.\\d s\\.$`),
   );
 });
 
@@ -63,9 +63,9 @@ test("a failed stream is named in the summary with its one-line reason; the othe
   assert.equal(run.code, 1);
   const summary = logsOf(run).filter((l) => l.startsWith("Summary"));
   assert.equal(summary.length, 3);
-  assert.match(summary[0]!, /^Summary duties: FAILED; records 0, pages 0, requests 1, .*; final cursor -; reason: Outreach has no \/api\/v2\/duties \(404/);
+  assert.match(summary[0]!, /^Summary duties: INCOMPLETE; records 0, pages 0, requests 1, .*; final cursor -; reason: Outreach has no \/api\/v2\/duties \(404/);
   assert.match(summary[1]!, /^Summary stages: complete; /);
-  assert.match(summary[2]!, /^Summary: streams 2: complete 1, failed 1 \(duties\), not started 0; /);
+  assert.match(summary[2]!, /^Summary: streams 2: complete 1, incomplete 1 \(duties\), not started 0; /);
   assert.equal(run.messages.at(-1)!.type, "TRACE", "the final TRACE ERROR comes after the summary");
 });
 
@@ -147,7 +147,7 @@ test("base_url refused or speaking plain http to https: three attempts per start
     const started = run.messages.filter((m) => m.type === "TRACE" && m.trace!.stream_status?.status === "STARTED").length;
     assert.equal(started, 4, "only the first `concurrency` (4) streams started");
     const summary = logsOf(run).at(-1)!;
-    assert.match(summary, /^Summary: streams 47: complete 0, failed 4 \(.*\), not started 43 \(/);
+    assert.match(summary, /^Summary: streams 47: complete 0, incomplete 4 \(.*\), not started 43 \(/);
     const retries = logsOf(run).filter((l) => /Retrying in \d\.\d s \(attempt [23] of 3\): cannot reach base_url/.test(l));
     assert.equal(retries.length, 8, "two retries for each of the 4 streams");
     t.diagnostic(`${base}: ${ms} ms, ${logsOf(run).length} LOG lines`);

@@ -89,9 +89,9 @@ test("report: per-stream figures from events and messages; summary lines; the te
   const outcome = { failures: [{ stream: "duties", error: new Error("Outreach has no /api/v2/duties (404: x). Check base_url.\nmore") }], notStarted: ["calls"] };
   const lines = report.summaryLines(outcome);
   assert.deepEqual(lines, [
-    "Summary duties: FAILED; records 0, pages 0, requests 1, retries 0, waits 0 (0.0 s), time 2.5 s; final cursor -; reason: Outreach has no /api/v2/duties (404: x). Check base_url.",
+    "Summary duties: INCOMPLETE; records 0, pages 0, requests 1, retries 0, waits 0 (0.0 s), time 2.5 s; final cursor -; reason: Outreach has no /api/v2/duties (404: x). Check base_url.",
     "Summary prospects: complete; records 3, pages 2, requests 3, retries 1, waits 1 (60.0 s), time 2.5 s; final cursor updatedAt 2024-08-02T09:56:52.000Z",
-    "Summary: streams 3: complete 1, failed 1 (duties), not started 1 (calls); records 3, pages 2, requests 4 (+ 1 to the token endpoint), retries 1, waits 1 (60.0 s), time 2.5 s.",
+    "Summary: streams 3: complete 1, incomplete 1 (duties), not started 1 (calls); records 3, pages 2, requests 4 (+ 1 to the token endpoint), retries 1, waits 1 (60.0 s), time 2.5 s.",
   ]);
   const before = stdout.length;
   await report.finish(writer, outcome);
@@ -99,13 +99,13 @@ test("report: per-stream figures from events and messages; summary lines; the te
   assert.deepEqual(logged, lines, "finish writes the summary as LOG lines");
   const table = screen.at(-1)!.replace("\r\x1b[2K", "").split("\n");
   assert.deepEqual(table, [
-    "stream             status          records  pages  requests  retries       waits   time  final cursor",
-    "-----------------  --------------  -------  -----  --------  -------  ----------  -----  ----------------------------------",
-    "duties             failed                0      0         1        0   0 / 0.0 s  2.5 s  -",
-    "prospects          complete              3      2         3        1  1 / 60.0 s  2.5 s  updatedAt 2024-08-02T09:56:52.000Z",
-    "-----------------  --------------  -------  -----  --------  -------  ----------  -----  ----------------------------------",
-    "total (3 streams)  1 ok, 1 failed        3      2     4 + 1        1  1 / 60.0 s  2.5 s",
-    "duties failed: Outreach has no /api/v2/duties (404: x). Check base_url.",
+    "stream             status              records  pages  requests  retries       waits   time  final cursor",
+    "-----------------  ------------------  -------  -----  --------  -------  ----------  -----  ----------------------------------",
+    "duties             incomplete                0      0         1        0   0 / 0.0 s  2.5 s  -",
+    "prospects          complete                  3      2         3        1  1 / 60.0 s  2.5 s  updatedAt 2024-08-02T09:56:52.000Z",
+    "-----------------  ------------------  -------  -----  --------  -------  ----------  -----  ----------------------------------",
+    "total (3 streams)  1 ok, 1 incomplete        3      2     4 + 1        1  1 / 60.0 s  2.5 s",
+    "duties incomplete: Outreach has no /api/v2/duties (404: x). Check base_url.",
     "not started: calls",
     "",
   ]);
