@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { test } from "node:test";
 import { lastStates, recordsOf, runCli, type CliRun } from "./helpers/cli.js";
 import { catalogFor, configFor, readArgs, replicaFixture } from "./helpers/replica.js";
-import { apiRequests, assertClean, errorsOf, logsOf, statusesOf, tokenRequests } from "./helpers/resilience.js";
+import { apiRequests, assertClean, assertResumeLosesNothing, errorsOf, logsOf, statusesOf, tokenRequests } from "./helpers/resilience.js";
 
 const fixture = replicaFixture();
 
@@ -179,13 +179,7 @@ test("SIGINT: INCOMPLETE statuses, final states, the summary, exit 130; resuming
     const cut = started.filter((s) => statusesOf(stopped, s).at(-1) === "INCOMPLETE");
     assert.ok(cut.length >= 1, "a stream was cut short");
     assert.match(logsOf(stopped).at(-1)!, /^Summary: streams 4: .* Stopped early: cancelled by SIGINT$/);
-    const token = (stopped.messages.filter((m) => m.type === "CONTROL").at(-1)!.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
-    const resumed = await runCli(await readArgs(r, { config: { ...config, refresh_token: token }, catalog: catalogFor(streams), state: lastStates(stopped) }));
-    assert.equal(resumed.code, 0, resumed.stderr);
-    for (const s of streams) {
-      const union = new Set([...recordsOf(stopped, s), ...recordsOf(resumed, s)].map((x) => x.id as number));
-      assert.deepEqual(r.control.listIds(s).ids!.filter((id) => !union.has(id)), [], `${s}: nothing lost`);
-    }
+    await assertResumeLosesNothing(r, stopped, config, streams);
   } finally {
     r.control.set({ latencyMs: 0 });
   }
