@@ -35,6 +35,12 @@ export class TerminalView {
     return line.slice(0, Math.max(20, (this.out.columns ?? 100) - 1));
   }
 
+  /** Stops the progress line and erases it. */
+  erase(): void {
+    clearInterval(this.timer);
+    this.out.write(ERASE_LINE);
+  }
+
   /** Stops the progress line and writes the table in its place. */
   close(outcome: RunOutcome): void {
     clearInterval(this.timer);

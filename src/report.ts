@@ -205,6 +205,11 @@ export class RunReport {
     return lines;
   }
 
+  /** Stops and erases the progress line without a summary (the read failed before any stream). */
+  abandon(): void {
+    this.view?.erase();
+  }
+
   /** Writes the summary LOG lines (and, on a terminal, replaces the progress line with the table). */
   async finish(writer: MessageWriter, outcome: RunOutcome): Promise<void> {
     const lines = this.summaryLines(outcome);

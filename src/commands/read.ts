@@ -53,8 +53,13 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile) }));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
   const cursorFields = new Map(configured.map((c) => [c.definition.name, c.definition.cursorField] as const));
-  const report = new RunReport(session.events, writer, cursorFields, process.stderr.isTTY ? { terminal: process.stderr } : {});
-  await session.tokens.accessToken(); // refused credentials: one TRACE ERROR before any stream starts
+  // Progress on stderr only when it is a terminal and stdout is not (JSON lines would cut through it).
+  const terminal = process.stderr.isTTY && !process.stdout.isTTY ? { terminal: process.stderr } : {};
+  const report = new RunReport(session.events, writer, cursorFields, terminal);
+  await session.tokens.accessToken().catch((error: unknown) => {
+    report.abandon(); // refused credentials: one TRACE ERROR before any stream starts
+    throw error;
+  });
   const failures: { stream: string; error: unknown }[] = [];
   const skipped: string[] = [];
   const limit = pLimit(config.concurrency);
