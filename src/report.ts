@@ -219,13 +219,21 @@ export class RunReport {
 }
 
 /**
- * `--debug`: one DEBUG LOG line per request, e.g.
- * `GET /api/v2/prospects?count=false&page%5Bsize%5D=100 → 200, 81,234 bytes, 35 ms (prospects)`.
+ * `--debug`: one DEBUG LOG line per request, path and query percent-decoded for reading, e.g.
+ * `GET /api/v2/prospects?count=false&page[size]=100 → 200, 81,234 bytes, 35 ms (prospects)`.
  * URLs carry no secret (the token is a header; token requests are POSTs without a query).
  */
 export function logRequests(events: RunEvents, writer: MessageWriter): void {
   events.on("request", (e) => {
     const answer = e.status === 0 ? "no answer" : String(e.status);
-    void writer.write(logMessage("DEBUG", `${e.method} ${e.path} → ${answer}, ${n(e.bytes)} bytes, ${Math.round(e.ms)} ms${e.stream ? ` (${e.stream})` : ""}`));
+    void writer.write(logMessage("DEBUG", `${e.method} ${decoded(e.path)} → ${answer}, ${n(e.bytes)} bytes, ${Math.round(e.ms)} ms${e.stream ? ` (${e.stream})` : ""}`));
   });
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path; // a malformed escape: shown as sent
+  }
 }

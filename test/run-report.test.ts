@@ -118,7 +118,8 @@ test("--debug: one DEBUG line per request with method, path and query, status, b
   assert.match(debug[0]!, /^POST \/oauth\/token → 200, [\d,]+ bytes, \d+ ms$/);
   const api = served.filter((e) => e.stream === "stages");
   debug.slice(1).forEach((line, i) => {
-    assert.ok(line.startsWith(`GET ${api[i]!.path}?${api[i]!.query} → 200, `), `${line} vs ${api[i]!.query}`);
+    assert.ok(line.startsWith(`GET ${api[i]!.path}?${decodeURIComponent(api[i]!.query)} → 200, `), `${line} vs ${api[i]!.query}`);
+    assert.match(line, /[?&]page\[size\]=20(&|\s)/);
     assert.match(line, / → 200, [\d,]+ bytes, \d+ ms \(stages\)$/);
   });
 });
