@@ -73,7 +73,7 @@ export function table(report: RunReport, outcome: RunOutcome): string[] {
   const render = (r: string[]): string => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const out = [render(rows[0]!), rule, ...rows.slice(1, -1).map(render), rule, render(rows.at(-1)!)];
-  for (const s of streams) if (s.status === "incomplete" && s.reason) out.push(`${s.name} incomplete: ${s.reason}`);
+  for (const s of streams) if (s.status === "incomplete" && s.reason && s.reason !== outcome.stopped) out.push(`${s.name} incomplete: ${s.reason}`);
   if (t.notStarted.length > 0) out.push(`not started: ${t.notStarted.join(", ")}`);
   if (outcome.stopped) out.push(`stopped early: ${outcome.stopped}`);
   return out;
