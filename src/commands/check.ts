@@ -24,7 +24,8 @@ function describeMissing(missing: readonly StreamDefinition[]): string {
 }
 
 /**
- * Runs `check`; returns the exit code (0, also after FAILED).
+ * Runs `check`; returns the exit code (0, also after FAILED). Config warnings (unknown fields, a
+ * future start_date) go out as WARN LOG messages; `args.debug` adds a DEBUG line per request.
  * @throws only unexpected errors (a TRACE system_error), or the abort reason after SIGTERM
  */
 export async function check(writer: MessageWriter, args: { config: string; debug?: boolean }, signal?: AbortSignal): Promise<number> {
