@@ -43,5 +43,21 @@ export interface RunEventMap {
   wait: [WaitEvent];
 }
 
+/**
+ * The `request` event of an exchange that started at `startedMs` (performance.now() ms): answered
+ * with `status` and `body`, or not at all (status 0, no body). `bytes` is counted only when a
+ * subscriber reads it (`--debug`), so a run without it pays nothing on 15 MB pages.
+ */
+export function requestEvent(base: Pick<RequestEvent, "stream" | "method" | "path">, startedMs: number, status = 0, body = ""): RequestEvent {
+  return {
+    ...base,
+    status,
+    ms: performance.now() - startedMs,
+    get bytes() {
+      return Buffer.byteLength(body);
+    },
+  };
+}
+
 /** The event bus of one run (one per session). */
 export class RunEvents extends EventEmitter<RunEventMap> {}

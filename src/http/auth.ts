@@ -13,7 +13,7 @@
  */
 import fetch from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
-import type { RunEvents } from "../events.js";
+import { requestEvent, type RunEvents } from "../events.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
 import { retryAfterMs } from "./rate-limit.js";
@@ -149,10 +149,10 @@ export class OAuthTokens {
           });
           return [response.status, await response.text(), response.headers.get("retry-after")] as const;
         });
-        this.options.events?.emit("request", { ...request, status, bytes: Buffer.byteLength(text), ms: performance.now() - startedMs });
+        this.options.events?.emit("request", requestEvent(request, startedMs, status, text));
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
-        this.options.events?.emit("request", { ...request, status: 0, bytes: 0, ms: performance.now() - startedMs });
+        this.options.events?.emit("request", requestEvent(request, startedMs));
         const cause = unreachable(error);
         if (cause) {
           // Refused, unknown host, TLS failure: a few seconds of retries, not minutes (network.ts).

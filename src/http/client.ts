@@ -8,7 +8,7 @@
  */
 import fetch, { type Response } from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
-import type { RunEvents } from "../events.js";
+import { requestEvent, type RunEvents } from "../events.js";
 import type { ResourceObject } from "../records.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
@@ -139,7 +139,7 @@ export class OutreachClient {
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
-        this.options.events?.emit("request", { ...request, status: 0, bytes: 0, ms: performance.now() - startedMs });
+        this.options.events?.emit("request", requestEvent(request, startedMs));
         const cause = unreachable(error);
         if (cause) {
           if (reachability.error) throw reachability.error;
@@ -154,7 +154,7 @@ export class OutreachClient {
         failures = await this.retry(failures, maxRetries, what);
         continue;
       }
-      this.options.events?.emit("request", { ...request, status: response.status, bytes: Buffer.byteLength(text), ms: performance.now() - startedMs });
+      this.options.events?.emit("request", requestEvent(request, startedMs, response.status, text));
       this.options.limiter.observe(response.headers);
       const status = response.status;
       if (status >= 200 && status < 300) {
