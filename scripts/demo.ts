@@ -2,9 +2,11 @@
  * `npm run demo`: the connector's main job on the embedded Outreach API replica, the way Airbyte
  * runs it — check, discover, a full read, then (after the replica changes some records) an
  * incremental read from the saved state. Rotated refresh tokens from CONTROL messages are saved
- * into the config between runs, as the platform does. A short summary goes to stderr.
+ * into the config between runs, as the platform does. Each read's run report (src/report.ts) goes
+ * to stderr: on a terminal the connector draws its progress line and table there itself; otherwise
+ * the demo prints the summary LOG lines of each read.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startReplica } from "../integration_tests/replica/server.js";
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
 
   /** Runs a command and stores any rotated config, as Airbyte does with CONTROL messages. */
   const run = async (...args: string[]): Promise<CliRun> => {
-    const result = await runCli(args, { cwd: dir });
+    const result = await runCli(args, { cwd: dir, ...(process.stderr.isTTY ? { stderr: "inherit" as const } : {}) });
     for (const m of result.messages) if (m.type === "CONTROL") config = m.control!.connectorConfig!.config as Record<string, unknown>;
     await writeFile(file("config.json"), JSON.stringify(config));
     const errors = result.messages.filter((m) => m.type === "TRACE" && m.trace!.type === "ERROR");
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   };
 
   try {
-    say(`Outreach API replica at ${replica.apiBase}; files in ${dir}`);
+    say(`Outreach API replica at ${replica.apiBase}; files in ${dir} (removed at the end)`);
     const check = await run("check", "--config", "config.json");
     const status = check.messages.find((m) => m.type === "CONNECTION_STATUS")!.connectionStatus!;
     say(`check: ${status.status}${status.message ? ` (${status.message})` : ""}`);
@@ -55,9 +57,9 @@ async function main(): Promise<void> {
     };
     await writeFile(file("catalog.json"), JSON.stringify(catalog));
 
-    const t0 = Date.now();
+    say("full read:");
     const full = await run("read", "--config", "config.json", "--catalog", "catalog.json");
-    const fullMs = Date.now() - t0;
+    summary(full);
     await writeFile(file("state.json"), JSON.stringify(lastStates(full)));
 
     const changed = { prospects: 5, mailings: 3, calls: 2 };
@@ -65,35 +67,21 @@ async function main(): Promise<void> {
     replica.control.addRecords("tasks", { count: 4 });
     say(`replica: updated ${Object.entries(changed).map(([s, n]) => `${n} ${s}`).join(", ")}; added 4 tasks`);
 
-    const t1 = Date.now();
+    say("incremental read from state.json:");
     const incremental = await run("read", "--config", "config.json", "--catalog", "catalog.json", "--state", "state.json");
-    const incMs = Date.now() - t1;
+    summary(incremental);
     await writeFile(file("state.json"), JSON.stringify(lastStates(incremental)));
-
-    summary(full, incremental, fullMs, incMs, replica.requests.total);
+    say(`${replica.requests.total} API and token requests in all.`);
   } finally {
     await replica.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-function counts(run: CliRun): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of run.messages) if (m.type === "RECORD") out.set(m.record!.stream, (out.get(m.record!.stream) ?? 0) + 1);
-  return out;
-}
-
-function summary(full: CliRun, incremental: CliRun, fullMs: number, incMs: number, requests: number): void {
-  const a = counts(full);
-  const b = counts(incremental);
-  const states = new Map(lastStates(incremental).map((s) => [s!.stream!.stream_descriptor.name, JSON.stringify(s!.stream!.stream_state)] as const));
-  const names = [...states.keys()].sort();
-  const width = Math.max(...names.map((n) => n.length));
-  say("");
-  say(`${"stream".padEnd(width)}  full  incr  final state`);
-  for (const n of names) say(`${n.padEnd(width)}  ${String(a.get(n) ?? 0).padStart(4)}  ${String(b.get(n) ?? 0).padStart(4)}  ${states.get(n)}`);
-  const total = (m: Map<string, number>): number => [...m.values()].reduce((x, y) => x + y, 0);
-  say("");
-  say(`full read: ${total(a)} records from ${names.length} streams in ${fullMs} ms; incremental read: ${total(b)} records in ${incMs} ms; ${requests} API and token requests in all.`);
+/** The read's summary LOG lines (the connector's run report), unless a terminal showed its table already. */
+function summary(read: CliRun): void {
+  if (process.stderr.isTTY) return;
+  for (const m of read.messages) if (m.type === "LOG" && m.log!.message.startsWith("Summary")) say(`  ${m.log!.message}`);
 }
 
 await main().catch((error: unknown) => {

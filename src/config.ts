@@ -9,7 +9,8 @@ import type { Config } from "./generated/types.js";
 import { InputError } from "./errors.js";
 import type { RecordFormat } from "./record-format.js";
 import { readResource } from "./resources.js";
-import { parseInstant } from "./time.js";
+import { closest } from "./suggest.js";
+import { formatInstant, parseInstant } from "./time.js";
 
 export type { Config };
 
@@ -44,6 +45,12 @@ export interface ResolvedConfig {
   tokenFile?: string;
   /** Shape of relationship fields in records and discovered schemas (record-format.ts); default `ids`. */
   recordFormat: RecordFormat;
+  /**
+   * Things that are allowed but most likely a mistake, each a message naming the file and field,
+   * for the command to emit as WARN LOG messages: unknown top-level keys (with the closest field
+   * of spec.json), a `start_date` later than now.
+   */
+  warnings: string[];
 }
 
 interface Spec {
@@ -157,6 +164,15 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
     startDateMs = parseInstant(raw.start_date);
     if (Number.isNaN(startDateMs)) throw new InputError(file, "start_date", `is not a valid date: ${raw.start_date}`);
   }
+  const warnings = Object.keys(raw)
+    .filter((key) => !(key in defaults))
+    .map((key) => {
+      const near = closest(key, Object.keys(defaults));
+      return `${file}: unknown field ${JSON.stringify(key)} is ignored. ${near ? `Did you mean ${JSON.stringify(near)}?` : `Known fields: ${Object.keys(defaults).join(", ")}.`}`;
+    });
+  if (startDateMs !== undefined && startDateMs > Date.now()) {
+    warnings.push(`${file}: start_date ${raw.start_date} is later than now (${formatInstant(Date.now())}); streams with a cursor read no records before then.`);
+  }
   const base = checkUrl(file, "base_url", pick<string>("base_url"));
   if (!base.pathname.endsWith("/")) base.pathname += "/";
   return {
@@ -175,6 +191,7 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
     ...accessTokenOf(raw),
     ...(raw.token_file ? { tokenFile: path.resolve(raw.token_file) } : {}),
     recordFormat: pick<RecordFormat>("record_format"),
+    warnings,
   };
 }
 

@@ -3,7 +3,10 @@
  * source-outreach: `spec | check --config F | discover --config F | read --config F --catalog F [--state F]`.
  * stdout carries only Airbyte messages, one per line; anything meant for people goes out as LOG
  * messages. Unknown flags are ignored (the platform passes extras) and paths resolve against the
- * current directory. Exit codes: 0 success, 1 failure (after a TRACE ERROR), 143 after SIGTERM.
+ * current directory. `--help`/`-h` and `--version` are for people: their text goes to stdout, exit 0.
+ * `--debug` adds a DEBUG LOG line per request. Exit codes: 0 success, 1 failure (after a TRACE
+ * ERROR), 143 after SIGTERM, 130 after SIGINT (Ctrl-C). The first SIGTERM/SIGINT stops the read
+ * after the current request with INCOMPLETE statuses and final states; a second one exits at once.
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
@@ -14,27 +17,33 @@ import { spec } from "./commands/spec.js";
 import { ConnectorError, failureTypeOf, messageOf } from "./errors.js";
 import { errorTraceMessage, logMessage } from "./protocol/messages.js";
 import { MessageWriter, SecretMasker } from "./protocol/writer.js";
+import { readResource } from "./resources.js";
 
 const writer = new MessageWriter(process.stdout, new SecretMasker());
 
-// Nothing but Airbyte messages on stdout: `--help`/`--version` text goes to stderr, and anything a
-// dependency prints becomes a LOG message.
+// Nothing but Airbyte messages on stdout, except the `--help`/`--version` text a person asked for;
+// anything a dependency prints becomes a LOG message.
 const forPeople = process.argv.some((a) => ["--help", "-h", "--version"].includes(a));
 for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["debug", "DEBUG"], ["warn", "WARN"], ["error", "ERROR"]] as const) {
   console[method] = forPeople
-    ? (...parts: unknown[]) => void process.stderr.write(parts.map(String).join(" ") + "\n")
+    ? (...parts: unknown[]) => void process.stdout.write(parts.map(String).join(" ") + "\n")
     : (...parts: unknown[]) => void writer.write(logMessage(level, parts.map(String).join(" ")));
 }
 
-/** Runs a command; any error becomes one TRACE ERROR and a non-zero exit code (143 after SIGTERM). */
+/** Exit codes after a signal (128 + its number, as shells report them). */
+const SIGNAL_EXIT_CODES = { SIGTERM: 143, SIGINT: 130 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+let stoppedBy: StopSignal | undefined;
+
+/** Runs a command; any error becomes one TRACE ERROR and a non-zero exit code (143/130 after a signal). */
 async function run(command: () => Promise<number>): Promise<void> {
   let code: number;
   try {
     code = await command();
   } catch (error) {
-    if (abort.signal.aborted) {
+    if (stoppedBy) {
       await writer.flush();
-      process.exitCode = 143;
+      process.exitCode = SIGNAL_EXIT_CODES[stoppedBy];
       return;
     }
     const internal = error instanceof ConnectorError ? error.internal : undefined;
@@ -47,14 +56,19 @@ async function run(command: () => Promise<number>): Promise<void> {
     code = 1;
   }
   await writer.flush();
-  process.exitCode = code;
+  process.exitCode = stoppedBy ? SIGNAL_EXIT_CODES[stoppedBy] : code;
 }
 
 const abort = new AbortController();
-process.once("SIGTERM", () => {
-  void writer.write(logMessage("WARN", "SIGTERM received: stopping after the current request and flushing the last state."));
-  abort.abort(new ConnectorError("cancelled by SIGTERM", "transient_error"));
-});
+for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) {
+  process.on(signal, () => {
+    // Everything written so far is already with the OS (stdout to a pipe or file is synchronous).
+    if (stoppedBy) process.exit(SIGNAL_EXIT_CODES[signal]);
+    stoppedBy = signal;
+    void writer.write(logMessage("WARN", `${signal} received: stopping after the current request and flushing the last state (send it again to exit at once).`));
+    abort.abort(new ConnectorError(`cancelled by ${signal}`, "transient_error"));
+  });
+}
 
 /** A file path option; given twice, the last one counts. */
 const fileOption = { type: "string", demandOption: true, coerce: (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string } as const;
@@ -62,13 +76,13 @@ const fileOption = { type: "string", demandOption: true, coerce: (v: unknown) =>
 const cli = yargs(hideBin(process.argv))
   .scriptName("source-outreach")
   .usage("$0 <command> [options]\n\nAirbyte source for the Outreach API v2: prints Airbyte protocol messages on stdout.")
-  .option("debug", { type: "boolean", describe: "Accepted for compatibility with the Airbyte CDK; no effect." })
+  .option("debug", { type: "boolean", describe: "Log every API request (method, path and query, status, bytes, ms) as a DEBUG LOG message." })
   .command("spec", "Print the connector specification.", {}, () => run(() => spec(writer)))
   .command(
     "check",
     "Check that the config can authenticate and reach the API.",
     (y) => y.option("config", { ...fileOption, describe: "Config JSON file" }),
-    (argv) => run(() => check(writer, { config: argv.config }, abort.signal)),
+    (argv) => run(() => check(writer, { config: argv.config, debug: argv.debug === true }, abort.signal)),
   )
   .command(
     "discover",
@@ -85,12 +99,16 @@ const cli = yargs(hideBin(process.argv))
         .option("catalog", { ...fileOption, describe: "Configured catalog JSON file" })
         .option("state", { ...fileOption, demandOption: false, describe: "State JSON file (optional)" }),
     (argv) =>
-      run(() => read(writer, { config: argv.config, catalog: argv.catalog, ...(argv.state ? { state: argv.state } : {}) }, abort.signal)),
+      run(() =>
+        read(writer, { config: argv.config, catalog: argv.catalog, debug: argv.debug === true, ...(argv.state ? { state: argv.state } : {}) }, abort.signal),
+      ),
   )
   .demandCommand(1, "Name a command: spec, check, discover or read.")
   .strict(false)
   .strictCommands()
   .help()
+  .alias("help", "h")
+  .version(readResource<{ version: string }>("package.json").version)
   .exitProcess(false)
   .fail((message, error) => {
     throw new ConnectorError(`${message ?? messageOf(error)} (see --help)`, "config_error");

@@ -81,7 +81,9 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
     } catch (error) {
       if (!(error instanceof GatewayError) || pageSize <= MIN_PAGE_SIZE) throw error;
       const smaller = Math.max(MIN_PAGE_SIZE, Math.floor(pageSize / 2));
-      log(`${stream.name}: ${error.status === 0 ? "timeout" : `HTTP ${error.status}`} at page size ${pageSize}; retrying the same page at ${smaller}.`);
+      const reason = `${error.status === 0 ? "timeout" : `HTTP ${error.status}`} at page size ${pageSize}; retrying the same page at ${smaller}.`;
+      log(`${stream.name}: ${reason}`);
+      client.events?.emit("retry", { stream: stream.name, reason, delayMs: 0 });
       pageSize = smaller;
       url = withPageSize(url, pageSize);
       continue;

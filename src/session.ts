@@ -3,6 +3,7 @@
  * (rotated refresh tokens become CONTROL messages), the shared rate budget and the client.
  */
 import type { ResolvedConfig } from "./config.js";
+import { RunEvents } from "./events.js";
 import { OAuthTokens } from "./http/auth.js";
 import { OutreachClient } from "./http/client.js";
 import { systemClock, type Clock } from "./http/clock.js";
@@ -18,6 +19,8 @@ export interface Session {
   tokens: OAuthTokens;
   client: OutreachClient;
   limiter: RateLimiter;
+  /** Requests, retries and waits of the client, limiter and token source (report.ts renders them). */
+  events: RunEvents;
   /** Writes an INFO LOG message. */
   log: (message: string) => void;
 }
@@ -34,6 +37,7 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
   writer.masker.add(config.refreshToken);
   if (config.accessToken) writer.masker.add(config.accessToken.value);
   const log = (message: string): void => void writer.write(logMessage("INFO", message));
+  const events = new RunEvents();
   const tokens = new OAuthTokens({
     tokenUrl: config.tokenUrl,
     clientId: config.clientId,
@@ -45,6 +49,7 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     clock,
     maxWaitMs: config.maxRateLimitWaitMs,
     log,
+    events,
     onSecret: (secret) => writer.masker.add(secret),
     onTokens: async ({ refreshToken, accessToken, expiresAtMs }) => {
       config.raw = { ...config.raw, refresh_token: refreshToken, access_token: accessToken, token_expiry_date: formatInstant(expiresAtMs) };
@@ -56,6 +61,7 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     clock,
     maxWaitMs: config.maxRateLimitWaitMs,
     log,
+    events,
     ...(config.maxRequestsPerHour ? { maxRequestsPerHour: config.maxRequestsPerHour } : {}),
   });
   const client = new OutreachClient({
@@ -64,8 +70,9 @@ export function openSession(config: ResolvedConfig, writer: MessageWriter, signa
     limiter,
     clock,
     log,
+    events,
     maxWaitMs: config.maxRateLimitWaitMs,
     ...(signal ? { signal } : {}),
   });
-  return { config, tokens, client, limiter, log };
+  return { config, tokens, client, limiter, events, log };
 }

@@ -131,7 +131,7 @@ test("state written by Airbyte's own Outreach connector: accepted; camelCase nam
   }
   assertAllRecords(run, r, "sequence_states");
   assert.ok(
-    logsOf(run).includes(`${paths.state}: state entry "sequenceStates" names no configured stream; it is ignored. Did you mean "sequence_states"? That stream is read without state.`),
+    logsOf(run).includes(`${paths.state}: state entry "sequenceStates" names no stream; it is ignored. Did you mean "sequence_states"? That stream is read without state.`),
     logsOf(run).join("\n"),
   );
   assert.equal(run.messages.find((m) => m.type === "LOG")!.log!.level, "WARN");

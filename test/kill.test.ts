@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { CLI, lastStates, recordsOf, runCli, type CliRun } from "./helpers/cli.js";
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
-import { assertClean, statusesOf } from "./helpers/resilience.js";
+import { assertClean, assertResumeLosesNothing, statusesOf } from "./helpers/resilience.js";
 
 const STREAMS = ["prospects", "calls", "events", "duties", "stages"];
 let r: Replica;
@@ -120,14 +120,7 @@ test("SIGTERM: exit 143, every line complete JSON, a state after the last record
       const own = stopped.messages.filter((m) => (m.type === "RECORD" && m.record!.stream === s) || (m.type === "STATE" && m.state!.stream!.stream_descriptor.name === s));
       if (own.some((m) => m.type === "RECORD")) assert.equal(own.at(-1)!.type, "STATE", `${s}: the last record is covered by a state`);
     }
-    const token = (stopped.messages.find((m) => m.type === "CONTROL")!.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
-    const resumed = await runCli(await readArgs(r, { config: { ...config, refresh_token: token }, catalog: catalogFor(STREAMS), state: lastStates(stopped) }));
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assertClean(resumed, r);
-    for (const s of STREAMS) {
-      const union = new Set([...recordsOf(stopped, s), ...recordsOf(resumed, s)].map((x) => x.id as number));
-      assert.deepEqual(r.control.listIds(s).ids!.filter((id) => !union.has(id)), [], `${s}: nothing lost`);
-    }
+    await assertResumeLosesNothing(r, stopped, config, STREAMS);
   } finally {
     r.control.set({ latencyMs: 0 });
   }

@@ -27,6 +27,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Sends this signal after the given number of stdout lines (kill tests). */
   killAfterLines?: { lines: number; signal: NodeJS.Signals };
+  /** "inherit": the child writes to this process's stderr (a terminal shows its progress line); `stderr` is then "". */
+  stderr?: "inherit";
 }
 
 /** Runs `node dist/src/main.js ...args`; rejects only if the process cannot start. */
@@ -35,14 +37,14 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? ROOT,
       env: options.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", options.stderr ?? "pipe"],
     });
     const lines: string[] = [];
     let partial = "";
     let stderr = "";
     let killed = false;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
       const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
       for (const line of parts) {
@@ -53,8 +55,8 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun
         }
       }
     });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => (stderr += chunk));
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code, signal) => {
       if (partial !== "") lines.push(partial);

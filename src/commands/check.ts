@@ -10,6 +10,7 @@ import { loadConfig } from "../config.js";
 import { ConnectorError, messageOf } from "../errors.js";
 import { connectionStatusMessage, logMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
+import { logRequests } from "../report.js";
 import { openSession } from "../session.js";
 import { STREAMS, type StreamDefinition } from "../streams.js";
 
@@ -23,14 +24,17 @@ function describeMissing(missing: readonly StreamDefinition[]): string {
 }
 
 /**
- * Runs `check`; returns the exit code (0, also after FAILED).
+ * Runs `check`; returns the exit code (0, also after FAILED). Config warnings (unknown fields, a
+ * future start_date) go out as WARN LOG messages; `args.debug` adds a DEBUG line per request.
  * @throws only unexpected errors (a TRACE system_error), or the abort reason after SIGTERM
  */
-export async function check(writer: MessageWriter, args: { config: string }, signal?: AbortSignal): Promise<number> {
+export async function check(writer: MessageWriter, args: { config: string; debug?: boolean }, signal?: AbortSignal): Promise<number> {
   let message: string | undefined;
   try {
     const config = await loadConfig(args.config);
     const session = openSession(config, writer, signal);
+    for (const warning of config.warnings) await writer.write(logMessage("WARN", warning));
+    if (args.debug) logRequests(session.events, writer);
     await session.tokens.accessToken();
     const granted = session.tokens.grantedScopes;
     const grants = (scope: string): boolean => !granted || granted.includes(scope) || granted.includes(scope.replace(/\.read$/, ".all"));

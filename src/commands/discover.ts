@@ -5,7 +5,7 @@
  */
 import { loadConfig } from "../config.js";
 import type { AirbyteStream } from "../generated/protocol.js";
-import { catalogMessage } from "../protocol/messages.js";
+import { catalogMessage, logMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import { streamSchema, type RecordFormat } from "../record-format.js";
 import { STREAMS, type StreamDefinition } from "../streams.js";
@@ -29,6 +29,7 @@ export function airbyteStream(stream: StreamDefinition, format: RecordFormat = "
  */
 export async function discover(writer: MessageWriter, args: { config: string }): Promise<number> {
   const config = await loadConfig(args.config);
+  for (const warning of config.warnings) await writer.write(logMessage("WARN", warning));
   await writer.write(catalogMessage({ streams: STREAMS.map((s) => airbyteStream(s, config.recordFormat)) }));
   return 0;
 }

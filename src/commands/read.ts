@@ -2,26 +2,35 @@
  * `read`: reads every configured stream, parents before children, `concurrency` streams at a time,
  * and emits per stream: STREAM_STATUS STARTED → RUNNING → records and STATE checkpoints → a final
  * STATE → COMPLETE; or INCOMPLETE and a TRACE ERROR naming the stream, while the other streams go
- * on (airbyte-contract.md §4, §5). Exit code 1 when any stream failed, 143 after SIGTERM.
+ * on (airbyte-contract.md §4, §5). Refused credentials and an unreachable base_url stop the read:
+ * no stream starts after them (an unreachable base_url is reported once, not per stream). The run
+ * report (report.ts) ends the output with summary LOG lines. Exit code 1 when any stream failed,
+ * 143 after SIGTERM (the CLI turns it into 130 after SIGINT).
  */
 import pLimit from "p-limit";
 import { cursorFromState, loadCatalog, loadState, type ConfiguredStream, type InputState } from "../catalog.js";
 import { loadConfig } from "../config.js";
 import { AuthError, ConnectorError, failureTypeOf, messageOf } from "../errors.js";
+import { UnreachableError } from "../http/network.js";
 import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import { readPages, type PageRequest } from "../reader.js";
 import { sparseFields } from "../fields.js";
 import type { RecordFormat } from "../record-format.js";
+import { logRequests, RunReport } from "../report.js";
+import { readResource } from "../resources.js";
 import { openSession, type Session } from "../session.js";
 import { CursorCheckpointer } from "../state.js";
-import { readOrder } from "../streams.js";
+import { readOrder, STREAMS } from "../streams.js";
+import { closest } from "../suggest.js";
 import { formatInstant, parseInstant } from "../time.js";
 
 export interface ReadArgs {
   config: string;
   catalog: string;
   state?: string;
+  /** `--debug`: a DEBUG LOG line per request. */
+  debug?: boolean;
 }
 
 /**
@@ -32,6 +41,8 @@ export interface ReadArgs {
 export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortSignal): Promise<number> {
   const config = await loadConfig(args.config);
   const session = openSession(config, writer, signal); // registers the secrets to mask
+  for (const warning of config.warnings) await writer.write(logMessage("WARN", warning));
+  if (args.debug) logRequests(session.events, writer);
   const configured = await loadCatalog(args.catalog);
   const state: InputState = args.state ? await loadState(args.state) : new Map();
   const stateFile = args.state ?? "state";
@@ -44,7 +55,14 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile, config.recordFormat) }));
   for (const r of requests) if (r.request.info) await writer.write(logMessage("INFO", r.request.info));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
-  await session.tokens.accessToken(); // refused credentials: one TRACE ERROR before any stream starts
+  const cursorFields = new Map(configured.map((c) => [c.definition.name, c.definition.cursorField] as const));
+  // Progress on stderr only when it is a terminal and stdout is not (JSON lines would cut through it).
+  const terminal = process.stderr.isTTY && !process.stdout.isTTY ? { terminal: process.stderr } : {};
+  const report = new RunReport(session.events, writer, cursorFields, terminal);
+  await session.tokens.accessToken().catch((error: unknown) => {
+    report.abandon(); // refused credentials: one TRACE ERROR before any stream starts
+    throw error;
+  });
   const failures: { stream: string; error: unknown }[] = [];
   const skipped: string[] = [];
   const limit = pLimit(config.concurrency);
@@ -52,29 +70,40 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
     readOrder([...byName.keys()]).map((name) =>
       limit(async () => {
         if (signal.aborted || writer.isClosed) return;
-        // Refused credentials fail every stream alike: report them once and start no more streams.
-        if (failures.some((f) => f.error instanceof AuthError)) return void skipped.push(name);
+        // Refused credentials or an unreachable API fail every stream alike: start no more streams.
+        if (failures.some((f) => stopsRead(f.error))) return void skipped.push(name);
         const { configured: c, request } = byName.get(name)!;
         const error = await readStream(session, writer, c, request.request, request.initial, signal);
         if (error !== undefined) failures.push({ stream: name, error });
       }),
     ),
   );
+  const unreachable = failures.find((f) => f.error instanceof UnreachableError)?.error as UnreachableError | undefined;
+  const stopped = signal.aborted ? messageOf(signal.reason) : unreachable?.message;
+  const notStarted = [...byName.keys()].filter((name) => !report.streams.has(name));
+  if (!writer.isClosed) await report.finish(writer, { failures, notStarted, ...(stopped ? { stopped } : {}) });
   if (signal.aborted) return 143;
   if (failures.length === 0) return 0;
   const notRead = skipped.length > 0 ? ` ${skipped.length} stream(s) were not started: ${skipped.join(", ")}.` : "";
+  const failed = `${failures.length} failed stream(s): ${failures.map((f) => f.stream).join(", ")}.`;
   await writer.write(
-    errorTraceMessage(
-      `Sync finished with ${failures.length} failed stream(s): ${failures.map((f) => f.stream).join(", ")}.${notRead}`,
-      failureTypeOf(failures[0]!.error),
-    ),
+    unreachable
+      ? errorTraceMessage(`${unreachable.message} The read stopped: ${failed}${notRead}`, unreachable.failureType)
+      : errorTraceMessage(`Sync finished with ${failed}${notRead}`, failureTypeOf(failures[0]!.error)),
   );
   return 1;
 }
 
+/** Errors after which no stream can succeed, so no more streams start. */
+function stopsRead(error: unknown): boolean {
+  return error instanceof AuthError || error instanceof UnreachableError;
+}
+
 /**
- * WARN about state that will not be used: entries naming no configured stream (Airbyte's own sample
- * state used camelCase names, outreach-api.md §9 #12) and blobs without the stream's cursor.
+ * Tells about state that will not be used as it stands: entries of streams that exist but are not
+ * selected (one INFO line), entries naming no stream at all (a WARN each, with the closest stream
+ * name: Airbyte's own sample state used camelCase names, outreach-api.md §9 #12), blobs without the
+ * stream's cursor, and cursors later than now (the stream reads nothing until then).
  */
 async function warnAboutState(
   writer: MessageWriter,
@@ -84,11 +113,16 @@ async function warnAboutState(
   hasStartDate: boolean,
 ): Promise<void> {
   const names = new Set(configured.map((c) => c.definition.name));
+  const known = new Set(STREAMS.map((s) => s.name));
+  const unselected = [...state.keys()].filter((name) => known.has(name) && !names.has(name));
+  if (unselected.length > 0) {
+    await writer.write(logMessage("INFO", `${stateFile}: ${unselected.length} state entries are for streams not selected in this catalog, kept for later: ${unselected.join(", ")}.`));
+  }
   for (const name of state.keys()) {
-    if (names.has(name)) continue;
-    const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    const hint = snake !== name && names.has(snake) ? ` Did you mean ${JSON.stringify(snake)}? That stream is read without state.` : "";
-    await writer.write(logMessage("WARN", `${stateFile}: state entry ${JSON.stringify(name)} names no configured stream; it is ignored.${hint}`));
+    if (known.has(name)) continue;
+    const near = closest(name, known);
+    const hint = near ? ` Did you mean ${JSON.stringify(near)}?${names.has(near) && !state.has(near) ? " That stream is read without state." : ""}` : "";
+    await writer.write(logMessage("WARN", `${stateFile}: state entry ${JSON.stringify(name)} names no stream; it is ignored.${hint}`));
   }
   for (const c of configured) {
     const cursor = c.definition.cursorField;
@@ -99,6 +133,12 @@ async function warnAboutState(
           "WARN",
           `${stateFile}: the state of ${c.definition.name} has no ${cursor} value (it has ${JSON.stringify(blob)}); the stream is read from ${hasStartDate ? "start_date" : "the beginning"}.`,
         ),
+      );
+    }
+    const value = cursor && c.syncMode === "incremental" ? blob?.[cursor] : undefined;
+    if (typeof value === "string" && parseInstant(value) > Date.now()) {
+      await writer.write(
+        logMessage("WARN", `${stateFile}: the state of ${c.definition.name} has ${cursor} ${value}, later than now (${formatInstant(Date.now())}); the stream reads no records before then.`),
       );
     }
   }
@@ -180,7 +220,7 @@ async function readStream(
     const partial = checkpointer?.partial();
     if (partial) await writer.write(streamStateMessage(name, partial.streamState, partial.recordCount));
     await writer.write(streamStatusMessage(name, "INCOMPLETE"));
-    if (signal.aborted) return error;
+    if (signal.aborted || error instanceof UnreachableError) return error; // reported once, by read()
     const failureType = failureTypeOf(error);
     await writer.write(
       errorTraceMessage(`Stream ${name} failed: ${messageOf(error)}`, failureType, {

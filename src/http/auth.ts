@@ -12,10 +12,14 @@
  * - A throttled token endpoint (429, one mint per 60 s, §6 and §9 #10) is waited out, not hammered:
  *   as long as `Retry-After` says, else until 60 s after the last mint.
  * - `invalid_grant` / `invalid_client` are config errors: the user must re-authorize.
+ * - An unreachable token_url (refused, unknown host, TLS failure) is tried three times in about
+ *   3 s, then an UnreachableError names it (network.ts); other network errors and 5xx get 5 attempts.
  */
 import fetch from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
+import { requestEvent, type RunEvents } from "../events.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
+import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
 import { retryAfterMs } from "./rate-limit.js";
 import { afterMint, descendsFrom, type StoredTokens, type TokenSet, type TokenStore } from "./token-store.js";
 
@@ -64,6 +68,8 @@ export interface OAuthOptions {
   backoffBaseMs?: number;
   /** Per-request timeout, ms. Default 60 000. */
   timeoutMs?: number;
+  /** Where `request` events go (method POST, no stream). */
+  events?: RunEvents;
 }
 
 /** Error codes of an OAuth2 token endpoint (RFC 6749 §5.2). */
@@ -183,6 +189,7 @@ export class OAuthTokens {
     const interval = this.options.minMintIntervalMs ?? 60_000;
     let failures = 0;
     let throttled = 0;
+    let unanswered = 0;
     for (;;) {
       signal?.throwIfAborted();
       const body = new URLSearchParams({
@@ -195,6 +202,8 @@ export class OAuthTokens {
       let status: number;
       let text: string;
       let retryAfter: string | null = null;
+      const startedMs = performance.now();
+      const request = { method: "POST", path: tokenUrl.pathname } as const;
       try {
         [status, text, retryAfter] = await withTimeout(this.options.timeoutMs ?? 60_000, signal, async (timeoutSignal) => {
           const response = await fetch(tokenUrl.href, {
@@ -206,8 +215,19 @@ export class OAuthTokens {
           });
           return [response.status, await response.text(), response.headers.get("retry-after")] as const;
         });
+        this.options.events?.emit("request", requestEvent(request, startedMs, status, text));
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
+        this.options.events?.emit("request", requestEvent(request, startedMs));
+        const cause = unreachable(error);
+        if (cause) {
+          // Refused, unknown host, TLS failure: a few seconds of retries, not minutes (network.ts).
+          if (unanswered >= UNREACHABLE_DELAYS_MS.length) throw new UnreachableError("token_url", tokenUrl, cause, unanswered + 1);
+          const delayMs = UNREACHABLE_DELAYS_MS[unanswered++]!;
+          this.options.log(`Retrying the token request in ${(delayMs / 1000).toFixed(1)} s (attempt ${unanswered + 1} of ${UNREACHABLE_DELAYS_MS.length + 1}): cannot reach token_url: ${cause.what}`);
+          await clock.sleep(delayMs, signal);
+          continue;
+        }
         if (++failures >= MAX_ATTEMPTS) {
           throw new ConnectorError(
             `Cannot reach the Outreach token endpoint ${tokenUrl.origin}: ${(error as Error).message}. Check token_url and the network.`,

@@ -8,8 +8,10 @@
  */
 import fetch, { type Response } from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
+import { requestEvent, type RunEvents } from "../events.js";
 import type { ResourceObject } from "../records.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
+import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
 import { retryAfterMs, type RateLimiter, type WaitHooks } from "./rate-limit.js";
 
 /** A JSON:API collection document (outreach-api.md §3.1). */
@@ -54,6 +56,13 @@ export interface ClientOptions {
   maxWaitMs?: number;
   /** Per-stream hooks: log label and RATE_LIMITED reporting. */
   hooks?: WaitHooks;
+  /** Where `request` and `retry` events go (the label of `hooks` names the stream). */
+  events?: RunEvents;
+  /**
+   * Shared by every client derived with `withHooks`: once base_url proved unreachable, every
+   * request fails at once with the same error. Created by the constructor when absent.
+   */
+  reachability?: { error?: UnreachableError };
 }
 
 const MAX_429_WAITS = 50;
@@ -62,7 +71,16 @@ const MAX_RENEWALS = 2;
 
 /** Fetches JSON:API documents. */
 export class OutreachClient {
-  constructor(private readonly options: ClientOptions) {}
+  private readonly options: ClientOptions & { reachability: { error?: UnreachableError } };
+
+  constructor(options: ClientOptions) {
+    this.options = { ...options, reachability: options.reachability ?? {} };
+  }
+
+  /** The run's event bus, if any (the reader reports page-size halvings on it). */
+  get events(): RunEvents | undefined {
+    return this.options.events;
+  }
 
   /** The configured API base URL (ends with `/`). */
   get baseUrl(): URL {
@@ -80,7 +98,9 @@ export class OutreachClient {
    * @param gatewayRetries false: throw GatewayError on 502/504 or a timeout at once (the reader halves the page);
    *   true: retry them like other 5xx
    * @throws ConnectorError config_error (401 after a refresh, 403 scope, 404 path), transient_error
-   *   (retries exhausted, rate-limit wait too long), system_error (other 4xx, a foreign origin)
+   *   (retries exhausted, rate-limit wait too long), system_error (other 4xx, a foreign origin);
+   *   UnreachableError after three attempts about 3 s apart when base_url cannot be reached
+   *   (refused, unknown host, TLS failure; network.ts), and at once for every later request
    */
   async getCollection(url: URL, gatewayRetries = true): Promise<CollectionDocument> {
     const { baseUrl, signal } = this.options;
@@ -96,13 +116,18 @@ export class OutreachClient {
     let failures = 0;
     let waits429 = 0;
     let renewals = 0;
+    let unanswered = 0;
+    const reachability = this.options.reachability;
     for (;;) {
       signal?.throwIfAborted();
+      if (reachability.error) throw reachability.error;
       await this.options.limiter.acquire(signal, hooks);
       // Checked before every request, links.next ones included (outreach-api.md §9 #1).
       const token = await this.options.tokens.accessToken();
       let response: Response;
       let text: string;
+      const startedMs = performance.now();
+      const request = { ...(hooks.label ? { stream: hooks.label } : {}), method: "GET", path: url.pathname + url.search } as const;
       try {
         [response, text] = await withTimeout(this.options.timeoutMs ?? 120_000, signal, async (timeoutSignal) => {
           const r = await fetch(url.href, {
@@ -114,12 +139,22 @@ export class OutreachClient {
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
+        this.options.events?.emit("request", requestEvent(request, startedMs));
+        const cause = unreachable(error);
+        if (cause) {
+          if (reachability.error) throw reachability.error;
+          if (unanswered >= UNREACHABLE_DELAYS_MS.length) throw (reachability.error = new UnreachableError("base_url", baseUrl, cause, unanswered + 1));
+          const delayMs = UNREACHABLE_DELAYS_MS[unanswered++]!;
+          await this.sleepBeforeRetry(delayMs, `(attempt ${unanswered + 1} of ${UNREACHABLE_DELAYS_MS.length + 1}): cannot reach base_url: ${cause.what}`);
+          continue;
+        }
         const timedOut = (error as Error).name === "TimeoutError" || (error as Error).name === "AbortError";
         if (timedOut && !gatewayRetries) throw new GatewayError(0);
         const what = timedOut ? "the request timed out" : `request failed: ${(error as Error).message}`;
         failures = await this.retry(failures, maxRetries, what);
         continue;
       }
+      this.options.events?.emit("request", requestEvent(request, startedMs, response.status, text));
       this.options.limiter.observe(response.headers);
       const status = response.status;
       if (status >= 200 && status < 300) {
@@ -160,10 +195,8 @@ export class OutreachClient {
     if (failures >= maxRetries) {
       throw new ConnectorError(`Outreach request failed after ${maxRetries + 1} attempts: ${reason}`, "transient_error");
     }
-    const { clock, signal } = this.options;
-    const hooks = this.options.hooks ?? {};
-    const label = hooks.label ? `${hooks.label}: ` : "";
-    const told = retryAfterMs(retryAfter, clock.now());
+    const told = retryAfterMs(retryAfter, this.options.clock.now());
+    const attempt = `attempt ${failures + 2} of ${maxRetries + 1}`;
     if (told !== undefined) {
       const maxWaitMs = this.options.maxWaitMs ?? Infinity;
       if (told > maxWaitMs) {
@@ -172,15 +205,20 @@ export class OutreachClient {
           "transient_error",
         );
       }
-      const ms = told + Math.random() * 1000;
-      this.options.log(`${label}Retrying in ${(ms / 1000).toFixed(1)} s as Retry-After says (attempt ${failures + 2} of ${maxRetries + 1}): ${reason}`);
-      await clock.sleep(ms, signal);
+      await this.sleepBeforeRetry(told + Math.random() * 1000, `as Retry-After says (${attempt}): ${reason}`);
     } else {
-      const ms = backoffMs(failures, this.options.backoffBaseMs ?? 500);
-      this.options.log(`${label}Retrying in ${(ms / 1000).toFixed(1)} s (attempt ${failures + 2} of ${maxRetries + 1}): ${reason}`);
-      await clock.sleep(ms, signal);
+      await this.sleepBeforeRetry(backoffMs(failures, this.options.backoffBaseMs ?? 500), `(${attempt}): ${reason}`);
     }
     return failures + 1;
+  }
+
+  /** Logs `<stream>: Retrying in N s <why>`, reports a `retry` event and sleeps `ms`. */
+  private async sleepBeforeRetry(ms: number, why: string): Promise<void> {
+    const { clock, signal, events } = this.options;
+    const label = this.options.hooks?.label;
+    this.options.log(`${label ? `${label}: ` : ""}Retrying in ${(ms / 1000).toFixed(1)} s ${why}`);
+    events?.emit("retry", { ...(label ? { stream: label } : {}), reason: why, delayMs: ms });
+    await clock.sleep(ms, signal);
   }
 }
 

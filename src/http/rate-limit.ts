@@ -10,6 +10,7 @@
  * the shared budget alone, so the other streams go on.
  */
 import { ConnectorError } from "../errors.js";
+import type { RunEvents } from "../events.js";
 import { backoffMs, type Clock } from "./clock.js";
 
 const HOUR_MS = 3_600_000;
@@ -26,6 +27,8 @@ export interface RateLimiterOptions {
   maxRequestsPerHour?: number;
   maxWaitMs: number;
   log: (message: string) => void;
+  /** Where `wait` events go (every wait, however short; `hooks.label` names the stream). */
+  events?: RunEvents;
 }
 
 /** Per-caller (per-stream) hooks of a wait. */
@@ -193,6 +196,7 @@ export class RateLimiter {
       this.options.log(`${hooks.label ? `${hooks.label}: ` : ""}Rate limit: waiting ${Math.round(ms / 1000)} s because ${reason}.`);
     }
     if (report || ms > LOG_WAIT_MS) hooks.onRateLimited?.(Math.round(now + ms));
+    this.options.events?.emit("wait", { ...(hooks.label ? { stream: hooks.label } : {}), reason, ms });
     await this.options.clock.sleep(ms, signal);
   }
 

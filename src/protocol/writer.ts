@@ -30,9 +30,18 @@ export class SecretMasker {
   }
 }
 
+/** Sees what goes out (the run report counts pages, records, statuses and states this way). */
+export interface WriterObserver {
+  /** Every message written with `write` (before masking). */
+  message?(message: AirbyteMessage): void;
+  /** Every `writeRecords` call: one page of `count` records of `stream`. */
+  page?(stream: string, count: number): void;
+}
+
 /** Writes Airbyte messages to a stream (stdout in production). */
 export class MessageWriter {
   private closed = false;
+  private readonly observers: WriterObserver[] = [];
 
   /**
    * @param out where lines go; on EPIPE (reader gone) the writer stops writing and `closed` turns true
@@ -52,8 +61,14 @@ export class MessageWriter {
     return this.closed;
   }
 
+  /** Adds an observer of every message and page written from now on. */
+  observe(observer: WriterObserver): void {
+    this.observers.push(observer);
+  }
+
   /** Writes one message; resolves when the stream can take more. */
   async write(message: AirbyteMessage): Promise<void> {
+    for (const o of this.observers) o.message?.(message);
     let line = JSON.stringify(message);
     if (message.type !== "RECORD" && message.type !== "STATE" && message.type !== "CONTROL") line = this.masker.mask(line);
     await this.writeRaw(line + "\n");
@@ -66,6 +81,7 @@ export class MessageWriter {
    * each awaiting back-pressure.
    */
   async writeRecords(stream: string, records: readonly string[]): Promise<void> {
+    for (const o of this.observers) o.page?.(stream, records.length);
     const head = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
     const tail = `,"emitted_at":${Date.now()}}}\n`;
     let chunk = "";
@@ -95,7 +111,6 @@ export class MessageWriter {
       out.on("close", done);
     });
   }
-
 
   /** Resolves when everything written so far has been handed to the OS. */
   async flush(): Promise<void> {

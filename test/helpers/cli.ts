@@ -1,4 +1,5 @@
 /** Helpers around the CLI runner for tests: temp folders, input files, message selection. */
+import { rmSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,9 +8,18 @@ import type { CliRun } from "../../scripts/lib/cli-runner.js";
 
 export { CLI, lastStates, ROOT, runCli, type CliRun, type RunOptions } from "../../scripts/lib/cli-runner.js";
 
-/** A fresh temporary folder. */
-export function tempDir(prefix = "source-outreach-"): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), prefix));
+const created = new Set<string>();
+// Every folder made here is removed when the test process exits, passed or failed (configs in them
+// hold credentials). node --test runs each test file in its own process.
+process.once("exit", () => {
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits (even after a failure). */
+export async function tempDir(prefix = "source-outreach-"): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  created.add(dir);
+  return dir;
 }
 
 /** Writes `name.json` files into `dir` and returns their paths. */

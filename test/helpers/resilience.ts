@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import type { AirbyteMessage } from "../../src/generated/protocol.js";
 import type { RequestRecord } from "../../integration_tests/replica/requestlog.js";
-import { recordsOf, type CliRun } from "./cli.js";
+import { lastStates, recordsOf, runCli, type CliRun } from "./cli.js";
 import { messageProblems } from "./protocol.js";
-import type { Replica } from "./replica.js";
+import { catalogFor, readArgs, type Replica } from "./replica.js";
 
 /** A JWT-shaped access token anywhere in a text. */
 const JWT = /eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{10,}/;
@@ -114,4 +114,21 @@ export function tokenRequests(r: Replica): RequestRecord[] {
 /** A request's decoded parameter. */
 export function param(e: RequestRecord, name: string): string | null {
   return new URLSearchParams(e.query).get(name);
+}
+
+/**
+ * Resumes a run stopped by a signal the way the platform would (its last states, the refresh token
+ * of its last CONTROL message) and asserts that the resumed run completes and that every record of
+ * the streams came in one of the two runs.
+ */
+export async function assertResumeLosesNothing(r: Replica, stopped: CliRun, config: Record<string, unknown>, streams: readonly string[]): Promise<void> {
+  const control = stopped.messages.filter((m) => m.type === "CONTROL").at(-1);
+  const token = (control!.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
+  const resumed = await runCli(await readArgs(r, { config: { ...config, refresh_token: token }, catalog: catalogFor(streams), state: lastStates(stopped) }));
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assertClean(resumed, r);
+  for (const s of streams) {
+    const union = new Set([...recordsOf(stopped, s), ...recordsOf(resumed, s)].map((x) => x.id as number));
+    assert.deepEqual(r.control.listIds(s).ids!.filter((id) => !union.has(id)), [], `${s}: nothing lost`);
+  }
 }
