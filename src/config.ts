@@ -168,7 +168,8 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
     .filter((key) => !(key in defaults))
     .map((key) => {
       const near = closest(key, Object.keys(defaults));
-      return `${file}: unknown field ${JSON.stringify(key)} is ignored. ${near ? `Did you mean ${JSON.stringify(near)}?` : `Known fields: ${Object.keys(defaults).join(", ")}.`}`;
+      const listed = Object.keys(defaults).filter((k) => !(defaults[k] as { airbyte_hidden?: boolean }).airbyte_hidden);
+      return `${file}: unknown field ${JSON.stringify(key)} is ignored. ${near ? `Did you mean ${JSON.stringify(near)}?` : `Known fields: ${listed.join(", ")}.`}`;
     });
   if (startDateMs !== undefined && startDateMs > Date.now()) {
     warnings.push(`${file}: start_date ${raw.start_date} is later than now (${formatInstant(Date.now())}); streams with a cursor read no records before then.`);
