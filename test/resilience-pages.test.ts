@@ -30,7 +30,7 @@ test("body_limit on mailings: the page size halves, the same page[after] is repe
   // ~6.8 kB per mailing: 60 per page (≈410 kB) is over the limit, 30 (≈210 kB) is under it.
   // The first page passes (after: 1), so the halving happens in the middle of the stream.
   r.control.addFaults({ kind: "body_limit", maxBytes: 250_000, stream: "mailings", after: 1 });
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 60 }), catalog: catalogFor(["mailings", "stages"]) }));
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 60 }), catalog: catalogFor(["mailings", "stages"], "full_refresh") }));
   assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
   assertClean(run, r);
   assertAllRecords(run, r, "mailings");
