@@ -58,6 +58,11 @@ interface StreamRun<S> {
   error: unknown;
 }
 
+/** Range left to read in a window, ms: to its end, or to the start of the read when it is open-ended. */
+function remaining(w: Window<unknown>, nowMs: number): number {
+  return (Number.isFinite(w.hi) ? w.hi : Math.max(nowMs, w.position)) - w.position;
+}
+
 /**
  * The split point of a window, or undefined when it should not be split: it must have read a page,
  * have another to come, and have at least MIN_SPLIT_MS left with at least two pages' worth of
@@ -66,8 +71,7 @@ interface StreamRun<S> {
  */
 export function splitPoint(w: Window<unknown>, nowMs: number): number | undefined {
   if (w.pages === 0 || !w.more) return undefined;
-  const end = Math.min(w.hi, Math.max(nowMs, w.position));
-  const left = end - w.position;
+  const left = remaining(w, nowMs);
   if (!(left >= MIN_SPLIT_MS)) return undefined;
   const perPage = (w.position - w.first) / w.pages;
   if (perPage > 0 && left < 2 * perPage) return undefined;
@@ -123,7 +127,7 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
       for (const w of running) {
         if (runs.get(w.stream)!.error !== undefined || !hooks.splittable(w.stream)) continue;
         const at = splitPoint(w, nowMs);
-        const left = at === undefined ? 0 : Math.min(w.hi, Math.max(nowMs, w.position)) - w.position;
+        const left = remaining(w, nowMs);
         if (at !== undefined && (!best || left > best.left)) best = { w, at, left };
       }
       if (!best) return;
