@@ -79,12 +79,19 @@ function withPageSize(url: URL, size: number): URL {
   return out;
 }
 
-/** How many leading values (ascending) lie before `endMs`. */
-function countBefore(cursorValues: readonly unknown[], endMs: number): number {
-  if (endMs === Infinity || cursorValues.length === 0 || parseInstant(cursorValues[cursorValues.length - 1]) < endMs) return cursorValues.length;
+/**
+ * Drops a page's records whose cursor is at or past `endMs` (epoch ms; values ascending); when any
+ * is dropped, the page is the window's last (`more` = false).
+ */
+export function endPageAt(page: Page, endMs: number): Page {
+  const values = page.cursorValues;
+  if (endMs === Infinity || values.length === 0 || parseInstant(values[values.length - 1]) < endMs) return page;
   let n = 0;
-  while (n < cursorValues.length && parseInstant(cursorValues[n]) < endMs) n++;
-  return n;
+  while (n < values.length && parseInstant(values[n]) < endMs) n++;
+  page.records.length = n;
+  values.length = n;
+  page.more = false;
+  return page;
 }
 
 /**
@@ -131,18 +138,14 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
     }
     const next = document.links?.next;
     document = undefined;
-    const keep = cursor ? countBefore(cursorValues, endMs()) : records.length;
-    const more = keep === records.length && typeof next === "string" && next !== "";
-    if (keep < records.length) {
-      records.length = keep;
-      cursorValues.length = keep;
-    }
+    const page: Page = { records, cursorValues, pageSize: fetchedAt, more: typeof next === "string" && next !== "" };
+    if (cursor) endPageAt(page, endMs());
     if (++goodPages >= GROW_AFTER_PAGES && pageSize < maxPageSize) {
       pageSize = Math.min(maxPageSize, pageSize * 2);
       goodPages = 0;
     }
-    yield { records, cursorValues, pageSize: fetchedAt, more };
-    if (!more) break;
+    yield page;
+    if (!page.more || typeof next !== "string") break;
     try {
       url = new URL(next);
     } catch {

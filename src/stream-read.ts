@@ -7,7 +7,7 @@ import { ConnectorError, failureTypeOf, messageOf } from "./errors.js";
 import type { OutreachClient } from "./http/client.js";
 import { errorTraceMessage, streamStateMessage, streamStatusMessage } from "./protocol/messages.js";
 import type { MessageWriter } from "./protocol/writer.js";
-import { readPages, type Page, type PageRequest } from "./reader.js";
+import { endPageAt, readPages, type Page, type PageRequest } from "./reader.js";
 import type { Session } from "./session.js";
 import { PAGE_SIZE_KEY, WindowCheckpointer, type Checkpoint } from "./state.js";
 import { formatInstant, parseInstant } from "./time.js";
@@ -77,10 +77,11 @@ export class StreamRead {
       endMs: () => w.hi,
     };
     try {
-      for await (const page of readPages(this.client, request, this.session.log)) {
+      for await (const yielded of readPages(this.client, request, this.session.log)) {
         if (this.failed || this.signal.aborted) return;
-        await this.serial(() => this.writePage(w, page));
-        if (this.writer.isClosed) throw new ConnectorError("stdout was closed by the reader", "system_error");
+        // The window may have been split since the reader checked its end; from here on, a split
+        // sees this page's position, so it can only fall after it.
+        const page = this.splittable ? endPageAt(yielded, w.hi) : yielded;
         const values = page.cursorValues;
         if (values.length > 0) {
           if (Number.isNaN(w.first)) w.first = parseInstant(values[0]);
@@ -89,7 +90,10 @@ export class StreamRead {
         w.pages++;
         w.more = page.more;
         this.pageSize = page.pageSize;
+        await this.serial(() => this.writePage(w, page));
+        if (this.writer.isClosed) throw new ConnectorError("stdout was closed by the reader", "system_error");
         progress();
+        if (!page.more) break;
       }
       this.checkpointer?.finish(w.lo);
     } catch (error) {
