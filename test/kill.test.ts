@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 import { CLI, lastStates, recordsOf, runCli, type CliRun } from "./helpers/cli.js";
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
 import { assertClean, statusesOf } from "./helpers/resilience.js";
+import { random } from "./helpers/random.js";
 
 const STREAMS = ["prospects", "calls", "events", "duties", "stages"];
 let r: Replica;
@@ -17,18 +18,6 @@ before(async () => {
   r = await replica({ records: { prospects: 160, calls: 90, events: 30, duties: 30, stages: 30 } });
 });
 after(() => r.close());
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** New refresh tokens from the replica's token endpoint, one per independent chain of runs. */
 async function refreshTokens(n: number): Promise<string[]> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WindowCheckpointer, type Checkpoint } from "../src/state.js";
+import { random } from "./helpers/random.js";
 
 const ms = (s: number): number => Date.UTC(2024, 0, 1, 0, 0, s);
 const t = (s: number): string => new Date(ms(s)).toISOString();
@@ -91,18 +92,6 @@ test("split refuses points inside what a window already read, or outside it", ()
   assert.throws(() => c.split(ms(0), ms(25)), "beyond the next window");
   assert.throws(() => c.split(ms(7), ms(9)), "no such window");
 });
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test("random schedules of splits and pages: every state covers all records below it, states increase, counts add up", () => {
   for (let seed = 1; seed <= 300; seed++) {
