@@ -14,7 +14,7 @@ import type { StreamDefinition } from "./streams.js";
 /** Smallest page size the reader halves down to; there 502/504 and timeouts are retried like other 5xx. */
 export const MIN_PAGE_SIZE = 1;
 /** Good pages in a row after which a halved page size is doubled again (up to `maxPageSize`). */
-export const GROW_AFTER_PAGES = 8;
+export const GROW_AFTER_PAGES = 16;
 
 /** What to read from one collection. */
 export interface PageRequest {
