@@ -15,7 +15,7 @@
 /** Windows narrower than this are not split (cursor timestamps have one-second resolution, §9 #3). */
 export const MIN_SPLIT_MS = 2_000;
 
-/** One window. The reader of the window updates `position`, `pages`, `records` and `more`. */
+/** One window. Whoever reads it updates `position`, `first`, `pages` and `more` after each page. */
 export interface Window<S> {
   readonly stream: S;
   /** Inclusive lower bound, epoch ms; -Infinity = none. Names the window within its stream. */
@@ -82,6 +82,7 @@ export function splitPoint(w: Window<unknown>, nowMs: number): number | undefine
  * Reads every stream, in the given order, as windows over `concurrency` slots.
  * @param streams in read order (parents before children)
  * @param nowMs the nominal end of open-ended windows, epoch ms (the start of the read)
+ * @throws what `hooks.end` throws (a window's failure goes to `end` instead)
  */
 export async function runWindows<S>(streams: readonly S[], concurrency: number, nowMs: number, hooks: WindowHooks<S>): Promise<void> {
   const waiting = [...streams];

@@ -1,8 +1,9 @@
 /**
  * `read`: reads every configured stream, parents before children, as windows of their cursor
- * ranges, `concurrency` windows at a time (src/windows.ts, src/stream-read.ts), and emits per stream: STREAM_STATUS STARTED → RUNNING → records and STATE checkpoints → a final
- * STATE → COMPLETE; or INCOMPLETE and a TRACE ERROR naming the stream, while the other streams go
- * on (airbyte-contract.md §4, §5). Exit code 1 when any stream failed, 143 after SIGTERM.
+ * ranges, `concurrency` windows at a time (src/windows.ts, src/stream-read.ts), and emits per
+ * stream: STREAM_STATUS STARTED → RUNNING → records and STATE checkpoints → a final STATE →
+ * COMPLETE; or INCOMPLETE and a TRACE ERROR naming the stream, while the other streams go on
+ * (airbyte-contract.md §4, §5). Exit code 1 when any stream failed, 143 after SIGTERM.
  */
 import { cursorFromState, loadCatalog, loadState, pageSizeFromState, type ConfiguredStream, type InputState } from "../catalog.js";
 import { loadConfig } from "../config.js";
