@@ -6,6 +6,7 @@ import type { ConfiguredAirbyteCatalog } from "./generated/protocol.js";
 import { InputError } from "./errors.js";
 import { parseJson, readJsonFile, readTextFile, withoutNulls } from "./config.js";
 import { findStream, type StreamDefinition, type SyncMode } from "./streams.js";
+import { PAGE_SIZE_KEY } from "./state.js";
 import { parseInstant } from "./time.js";
 
 /** One stream to read, as the configured catalog asks for it. */
@@ -202,3 +203,17 @@ export function cursorFromState(blob: Record<string, unknown> | undefined, curso
   return value;
 }
 
+
+/**
+ * The page size a stream's state remembers (the last that worked after a 502/504 halving, §4.4).
+ * @returns an integer 1..1000, or undefined when the blob has none
+ * @throws InputError when the blob holds `pageSize` but not such an integer
+ */
+export function pageSizeFromState(blob: Record<string, unknown> | undefined, file: string, stream: string): number | undefined {
+  const value = blob?.[PAGE_SIZE_KEY];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new InputError(file, `${stream}.${PAGE_SIZE_KEY}`, `must be an integer from 1 to 1000, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}

@@ -111,20 +111,25 @@ test("a second read with the last state emits the updated records and only bound
   assert.equal(recordsOf(second, "duties").length, r.control.listIds("duties").count, "full refresh streams read everything");
 });
 
-test("resuming from any state taken mid-read loses nothing", async () => {
-  const stream = "prospects";
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor([stream]) }));
-  const all = new Set(r.control.listIds(stream).ids);
-  const states: { index: number; state: unknown }[] = [];
-  run.messages.forEach((m, index) => m.type === "STATE" && states.push({ index, state: m.state }));
-  assert.ok(states.length >= 5, `${states.length} checkpoints`);
-  for (const { index, state } of states.filter((_, i) => i % 3 === 1)) {
-    const before = new Set(run.messages.slice(0, index).filter((m) => m.type === "RECORD").map((m) => m.record!.data.id));
-    const resumed = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor([stream]), state: [state] }));
-    for (const m of resumed.messages) if (m.type === "RECORD") before.add(m.record!.data.id);
-    assert.deepEqual([...all].filter((id) => !before.has(id)), [], `lost after resuming at message ${index}`);
-  }
-});
+// Concurrency 1: one window, a state about every page; concurrency 4: split windows, whose low-water
+// mark moves less often (every state is tried).
+for (const [concurrency, minStates, every] of [[1, 5, 3], [4, 2, 1]] as const) {
+  // every: try every n-th state (the second of each three with one window; all with windows)
+  test(`resuming from any state taken mid-read loses nothing (concurrency ${concurrency})`, async () => {
+    const stream = "prospects";
+    const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10, concurrency }), catalog: catalogFor([stream]) }));
+    const all = new Set(r.control.listIds(stream).ids);
+    const states: { index: number; state: unknown }[] = [];
+    run.messages.forEach((m, index) => m.type === "STATE" && states.push({ index, state: m.state }));
+    assert.ok(states.length >= minStates, `${states.length} checkpoints`);
+    for (const { index, state } of states.filter((_, i) => i % every === Math.min(1, every - 1))) {
+      const before = new Set(run.messages.slice(0, index).filter((m) => m.type === "RECORD").map((m) => m.record!.data.id));
+      const resumed = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10, concurrency }), catalog: catalogFor([stream]), state: [state] }));
+      for (const m of resumed.messages) if (m.type === "RECORD") before.add(m.record!.data.id);
+      assert.deepEqual([...all].filter((id) => !before.has(id)), [], `lost after resuming at message ${index}`);
+    }
+  });
+}
 
 test("an Airbyte-style config and state are accepted, and start_date applies on the first sync", async () => {
   const config = configFor(r, { redirect_uri: "https://example.com/oauth/callback", start_date: "2024-01-01T00:00:00Z" });

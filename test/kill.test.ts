@@ -1,7 +1,7 @@
 /**
- * Crashes (issue 3): `kill -9` at many random points of a read, each time resuming with the last
- * state emitted per stream (and the refresh token of the last CONTROL, as Airbyte would), loses
- * no record; SIGTERM stops cleanly with exit 143, complete lines and a state covering everything
+ * Crashes (issues 3, 13): `kill -9` at many random points of a read, each time resuming with the
+ * last state emitted per stream (and the refresh token of the last CONTROL, as Airbyte would),
+ * loses no record — also inside and between the windows of split streams; SIGTERM stops cleanly with exit 143, complete lines and a state covering everything
  * written; a reader that closes stdout early causes no crash.
  */
 import assert from "node:assert/strict";
@@ -10,25 +10,14 @@ import { after, before, test } from "node:test";
 import { CLI, lastStates, recordsOf, runCli, type CliRun } from "./helpers/cli.js";
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
 import { assertClean, assertResumeLosesNothing, statusesOf } from "./helpers/resilience.js";
+import { random } from "./helpers/random.js";
 
 const STREAMS = ["prospects", "calls", "events", "duties", "stages"];
 let r: Replica;
 before(async () => {
-  r = await replica({ records: 30 });
+  r = await replica({ records: { prospects: 160, calls: 90, events: 30, duties: 30, stages: 30 } });
 });
 after(() => r.close());
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** New refresh tokens from the replica's token endpoint, one per independent chain of runs. */
 async function refreshTokens(n: number): Promise<string[]> {
@@ -47,8 +36,31 @@ async function refreshTokens(n: number): Promise<string[]> {
 }
 
 interface Chain {
-  kills: { afterLines: number; linesSeen: number }[];
+  kills: { afterLines: number; linesSeen: number; where: Where }[];
   runs: CliRun[];
+}
+
+/**
+ * Where a kill fell relative to the windows of split streams, from the run's split LOG lines
+ * (`<stream>: window split at <at>: … [<at>, <end>) …`) and its records: `between` when the window
+ * split off last had written no record yet, `inside` when it had, `unsplit` without any split.
+ */
+type Where = "inside" | "between" | "unsplit";
+function whereKilled(run: CliRun): Where {
+  let split: { stream: string; lo: number; hi: number; line: number } | undefined;
+  run.messages.forEach((m, line) => {
+    const x = m.type === "LOG" ? /^(\w+): window split at (\S+): .* and \[\S+, (the end|\S+)\) are read/.exec(m.log!.message) : null;
+    if (x) split = { stream: x[1]!, lo: Date.parse(x[2]!), hi: x[3] === "the end" ? Infinity : Date.parse(x[3]!), line };
+  });
+  if (!split) return "unsplit";
+  const { stream, lo, hi, line } = split;
+  const wrote = run.messages.slice(line).some((m) => {
+    if (m.type !== "RECORD" || m.record!.stream !== stream) return false;
+    const data = m.record!.data as Record<string, string>;
+    const at = Date.parse(data.updatedAt ?? data.createdAt ?? "");
+    return at >= lo && at < hi;
+  });
+  return wrote ? "inside" : "between";
 }
 
 /**
@@ -56,14 +68,14 @@ interface Chain {
  * number of stdout lines, and the next one starts from the last state of each stream and the
  * refresh token of the last CONTROL message seen so far.
  */
-async function chain(refreshToken: string, rand: () => number, maxKills: number): Promise<Chain> {
+async function chain(refreshToken: string, rand: () => number, maxKills: number, plan: Plan): Promise<Chain> {
   const states = new Map<string, unknown>();
   let token = refreshToken;
   const out: Chain = { kills: [], runs: [] };
   for (;;) {
-    const kill = out.kills.length < maxKills ? 1 + Math.floor(rand() * 70) : undefined;
-    const config = configFor(r, { refresh_token: token, page_size: 4, concurrency: 2 });
-    const args = await readArgs(r, { config, catalog: catalogFor(STREAMS), state: [...states.values()] });
+    const kill = out.kills.length < maxKills ? 1 + Math.floor(rand() * plan.maxLine) : undefined;
+    const config = configFor(r, { refresh_token: token, page_size: 4, concurrency: plan.concurrency });
+    const args = await readArgs(r, { config, catalog: catalogFor(plan.streams), state: [...states.values()] });
     const run = await runCli(args, kill ? { killAfterLines: { lines: kill, signal: "SIGKILL" } } : {});
     out.runs.push(run);
     for (const s of lastStates(run)) states.set(s!.stream!.stream_descriptor.name, s);
@@ -71,7 +83,7 @@ async function chain(refreshToken: string, rand: () => number, maxKills: number)
     if (control) token = (control.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
     if (run.signal === "SIGKILL") {
       assertClean(run, r, { killed: true });
-      out.kills.push({ afterLines: kill!, linesSeen: run.lines.length });
+      out.kills.push({ afterLines: kill!, linesSeen: run.lines.length, where: whereKilled(run) });
       continue;
     }
     assert.equal(run.code, 0, `a run after ${out.kills.length} kills: ${run.stderr}`);
@@ -80,28 +92,46 @@ async function chain(refreshToken: string, rand: () => number, maxKills: number)
   }
 }
 
-test("kill -9 at random points, then resume from the last states: no record is lost", async (t) => {
-  const seed = 20261130;
-  const tokens = await refreshTokens(3);
-  const chains = await Promise.all(tokens.map((token, i) => chain(token, random(seed + i), 8)));
-  let lost = 0;
-  let delivered = 0;
-  for (const c of chains) {
-    for (const stream of STREAMS) {
-      const union = new Set<number>();
-      for (const run of c.runs) for (const x of recordsOf(run, stream)) union.add(x.id as number);
-      for (const run of c.runs) delivered += recordsOf(run, stream).length;
-      const missing = r.control.listIds(stream).ids!.filter((id) => !union.has(id));
-      lost += missing.length;
-      assert.deepEqual(missing, [], `${stream}: records lost`);
+/** What a chain of killed runs reads: streams, concurrency, and the last stdout line a kill may fall after. */
+interface Plan {
+  streams: string[];
+  concurrency: number;
+  maxLine: number;
+}
+
+const plans: [string, Plan, number][] = [
+  ["five streams, concurrency 2", { streams: STREAMS, concurrency: 2, maxLine: 70 }, 20261130],
+  ["two split streams, concurrency 4", { streams: ["prospects", "calls"], concurrency: 4, maxLine: 120 }, 20261201],
+];
+for (const [title, plan, seed] of plans) {
+  test(`kill -9 at random points (${title}), then resume from the last states: no record is lost`, async (t) => {
+    const tokens = await refreshTokens(3);
+    const chains = await Promise.all(tokens.map((token, i) => chain(token, random(seed + i), 8, plan)));
+    let lost = 0;
+    let delivered = 0;
+    for (const c of chains) {
+      for (const stream of plan.streams) {
+        const union = new Set<number>();
+        for (const run of c.runs) for (const x of recordsOf(run, stream)) union.add(x.id as number);
+        for (const run of c.runs) delivered += recordsOf(run, stream).length;
+        const missing = r.control.listIds(stream).ids!.filter((id) => !union.has(id));
+        lost += missing.length;
+        assert.deepEqual(missing, [], `${stream}: records lost`);
+      }
     }
-  }
-  const kills = chains.flatMap((c) => c.kills);
-  const expected = STREAMS.reduce((a, s) => a + r.control.listIds(s).count, 0) * chains.length;
-  t.diagnostic(`seeds ${seed}+0..2: ${kills.length} kill -9 points (after stdout lines ${kills.map((k) => k.afterLines).join(", ")}), ${lost} records lost, ${delivered} records delivered for ${expected} distinct (re-reads after kills)`);
-  assert.ok(kills.length >= 20, `${kills.length} kill points`);
-  assert.equal(lost, 0);
-});
+    const kills = chains.flatMap((c) => c.kills);
+    const expected = plan.streams.reduce((a, s) => a + r.control.listIds(s).count, 0) * chains.length;
+    const count = (where: Where): number => kills.filter((k) => k.where === where).length;
+    t.diagnostic(
+      `seeds ${seed}+0..2: ${kills.length} kill -9 points (after stdout lines ${kills.map((k) => k.afterLines).join(", ")}; ` +
+        `${count("inside")} inside windows, ${count("between")} between a split and the new window's first record, ${count("unsplit")} before any split), ` +
+        `${lost} records lost, ${delivered} records delivered for ${expected} distinct: duplicate factor ${(delivered / expected).toFixed(2)} (re-reads after kills)`,
+    );
+    assert.ok(kills.length >= 20, `${kills.length} kill points`);
+    if (plan.concurrency > 2) assert.ok(count("inside") >= 5 && count("between") >= 2, "kills inside and between windows");
+    assert.equal(lost, 0);
+  });
+}
 
 test("SIGTERM: exit 143, every line complete JSON, a state after the last record of each stream; resuming loses nothing", async () => {
   r.control.set({ latencyMs: 40 });

@@ -86,6 +86,20 @@ test("body_limit: 502 while a page is larger than the limit (big HTML mailings)"
   assert.equal(await statusOf("prospects?page[size]=100"), 200);
 });
 
+test("ignore_upper_bound: rows above [lte] and a..b come back; lower bounds still hold", async () => {
+  const all = (await fixture.client.page("prospects?page[size]=1000&sort=updatedAt")).data.map((x) => x.attributes!.updatedAt as string);
+  const [lo, hi] = [all[10]!, all[20]!];
+  const upper = `prospects?page[size]=1000&sort=updatedAt&newFilterSyntax=true&filter[updatedAt][gte]=${lo}&filter[updatedAt][lte]=${hi}`;
+  const legacy = `prospects?page[size]=1000&sort=updatedAt&filter[updatedAt]=${lo}..${hi}`;
+  const inRange = all.filter((v) => v >= lo && v <= hi).length;
+  assert.equal((await fixture.client.page(upper)).data.length, inRange);
+  fixture.replica.control.addFaults({ kind: "ignore_upper_bound" });
+  const atOrAbove = all.filter((v) => v >= lo).length;
+  assert.equal((await fixture.client.page(upper)).data.length, atOrAbove);
+  assert.equal((await fixture.client.page(legacy)).data.length, atOrAbove);
+  assert.ok(atOrAbove > inRange);
+});
+
 test("next_loop repeats the request URL; foreign_next points at another origin", async () => {
   fixture.replica.control.addFaults({ kind: "next_loop", stream: "stages" });
   const url = `${fixture.replica.apiBase}stages?page[size]=5`;

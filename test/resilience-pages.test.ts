@@ -2,7 +2,8 @@
  * Big pages and paging safety against the replica (issue 3): a mailings page over the gateway's
  * size limit halves the page size and repeats the same position, later pages keep the smaller
  * size, nothing is lost or repeated; a `links.next` on another origin is never requested (the
- * token stays home); a `links.next` loop ends the stream instead of spinning.
+ * token stays home); a `links.next` loop ends the stream instead of spinning. The halved size is
+ * kept in the state for the next sync and grows back after a run of good pages (issue 13).
  */
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
@@ -12,9 +13,9 @@ import { ConnectorError } from "../src/errors.js";
 import { OAuthTokens } from "../src/http/auth.js";
 import { OutreachClient } from "../src/http/client.js";
 import { RateLimiter } from "../src/http/rate-limit.js";
-import { MIN_PAGE_SIZE, readPages } from "../src/reader.js";
+import { GROW_AFTER_PAGES, MIN_PAGE_SIZE, readPages } from "../src/reader.js";
 import { findStream } from "../src/streams.js";
-import { runCli } from "./helpers/cli.js";
+import { lastStates, recordsOf, runCli } from "./helpers/cli.js";
 import { FakeClock } from "./helpers/clock.js";
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
 import { apiRequests, assertAllRecords, assertClean, errorsOf, logsOf, param, statusesOf } from "./helpers/resilience.js";
@@ -30,7 +31,7 @@ test("body_limit on mailings: the page size halves, the same page[after] is repe
   // ~6.8 kB per mailing: 60 per page (≈410 kB) is over the limit, 30 (≈210 kB) is under it.
   // The first page passes (after: 1), so the halving happens in the middle of the stream.
   r.control.addFaults({ kind: "body_limit", maxBytes: 250_000, stream: "mailings", after: 1 });
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 60 }), catalog: catalogFor(["mailings", "stages"]) }));
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 60 }), catalog: catalogFor(["mailings", "stages"], "full_refresh") }));
   assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
   assertClean(run, r);
   assertAllRecords(run, r, "mailings");
@@ -44,6 +45,42 @@ test("body_limit on mailings: the page size halves, the same page[after] is repe
   assert.ok(param(log[1]!, "page[after]"), "the refused request is a links.next page");
   assert.equal(param(log[2]!, "page[after]"), param(log[1]!, "page[after]"), "the same position is asked for again");
   assert.ok(logsOf(run).includes("mailings: HTTP 502 at page size 60; retrying the same page at 30."), logsOf(run).join("\n"));
+});
+
+test("a halved page size is remembered in the state and used by the next sync (no 502 again)", async () => {
+  r.control.addFaults({ kind: "body_limit", maxBytes: 250_000, stream: "mailings" });
+  const config = configFor(r, { page_size: 60, concurrency: 1 });
+  const first = await runCli(await readArgs(r, { config, catalog: catalogFor(["mailings"]) }));
+  assert.equal(first.code, 0, JSON.stringify(errorsOf(first)));
+  assertAllRecords(first, r, "mailings");
+  const state = lastStates(first)[0]!;
+  assert.equal((state.stream!.stream_state as { pageSize?: number }).pageSize, 30, JSON.stringify(state));
+  assert.ok((state.stream!.stream_state as { updatedAt?: string }).updatedAt);
+  r.control.updateRecords("mailings", r.control.listIds("mailings").ids!.slice(0, 70));
+  r.requests.clear();
+  const second = await runCli(await readArgs(r, { config: configFor(r, { page_size: 60, concurrency: 1 }), catalog: catalogFor(["mailings"]), state: [state] }));
+  assert.equal(second.code, 0, JSON.stringify(errorsOf(second)));
+  assertClean(second, r);
+  const log = apiRequests(r, "mailings").map((e) => [e.status, param(e, "page[size]")]);
+  assert.ok(recordsOf(second, "mailings").length >= 70);
+  assert.deepEqual(log, log.map(() => [200, "30"]), "every request of the second sync at the remembered size");
+  assert.ok(log.length >= 3);
+  // Without the remembered size, the same sync pays the 502 again.
+  r.requests.clear();
+  const cursorOnly = { ...state, stream: { ...state.stream!, stream_state: { updatedAt: (state.stream!.stream_state as { updatedAt: string }).updatedAt } } };
+  await runCli(await readArgs(r, { config: configFor(r, { page_size: 60, concurrency: 1 }), catalog: catalogFor(["mailings"]), state: [cursorOnly] }));
+  assert.deepEqual(apiRequests(r, "mailings")[0]!.status, 502);
+});
+
+test("after a run of good pages the page size doubles back up to page_size", async () => {
+  // One 502 (the first request, at 8 mailings per page), then no limit: GROW_AFTER_PAGES pages of 4, then pages of 8 again.
+  r.control.addFaults({ kind: "body_limit", maxBytes: 40_000, stream: "mailings", times: 1 });
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 8 }), catalog: catalogFor(["mailings"], "full_refresh") }));
+  assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
+  assertAllRecords(run, r, "mailings");
+  const sizes = apiRequests(r, "mailings").map((e) => `${e.status}:${param(e, "page[size]")}`);
+  assert.deepEqual(sizes.slice(0, GROW_AFTER_PAGES + 3), ["502:8", ...Array(GROW_AFTER_PAGES).fill("200:4"), "200:8", "200:8"]);
+  assert.equal((lastStates(run)[0]!.stream!.stream_state as { pageSize?: number }).pageSize, undefined, "back at page_size: nothing to remember");
 });
 
 test("body_limit below one record: halved down to 1, then bounded retries and a transient error", async () => {

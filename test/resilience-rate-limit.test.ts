@@ -60,7 +60,7 @@ test("a rate-limit wait over max_rate_limit_wait_seconds fails that stream with 
   r.control.addFaults({ kind: "rate_limit", stream: "stages", retryAfter: "seconds", seconds: 120, after: 1 });
   const streams = ["stages", "users", "teams"];
   const t0 = Date.now();
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10, max_rate_limit_wait_seconds: 30 }), catalog: catalogFor(streams) }));
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10, max_rate_limit_wait_seconds: 30 }), catalog: catalogFor(streams, "full_refresh") }));
   assert.ok(Date.now() - t0 < 15_000, "no long sleep");
   assert.equal(run.code, 1);
   assertClean(run, r);

@@ -30,7 +30,7 @@ test("500, connection reset, truncated 200 body and 503 maintenance: retried, th
     { kind: "truncated_body", stream: "teams", after: 1 },
     { kind: "http_error", status: 503, seconds: 2, stream: "duties", after: 1 },
   );
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor(streams) }));
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor(streams, "full_refresh") })); // one window per stream: its requests in order
   assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
   assertClean(run, r);
   for (const s of streams) {
@@ -61,7 +61,7 @@ test("400, 403, 404 and 422 are not retried: one request, the stream fails with 
     ["duties", 422, "system_error", /Outreach answered 422 for \/api\/v2\/duties: validationError/],
   ] as const;
   for (const [stream, status] of cases) r.control.addFaults({ kind: "http_error", status, stream, after: 1 });
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor([...cases.map((c) => c[0]), "roles"]) }));
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 10 }), catalog: catalogFor([...cases.map((c) => c[0]), "roles"], "full_refresh") }));
   assert.equal(run.code, 1);
   assertClean(run, r);
   for (const [stream, status, failureType, message] of cases) {

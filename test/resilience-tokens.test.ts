@@ -48,7 +48,7 @@ test("2-second tokens: refreshed before they expire across a long read; every ro
 
 test("a 401 refreshes the token once and replays the same page[after]: no record lost or repeated", async () => {
   r.control.addFaults({ kind: "unauthorized", stream: "stages", after: 2 });
-  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 5 }), catalog: catalogFor(["stages"]) }));
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 5 }), catalog: catalogFor(["stages"], "full_refresh") }));
   assert.equal(run.code, 0, JSON.stringify(errorsOf(run)));
   assertClean(run, r);
   assertAllRecords(run, r, "stages");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cursorFromState, parseCatalog, parseState } from "../src/catalog.js";
+import { cursorFromState, pageSizeFromState, parseCatalog, parseState } from "../src/catalog.js";
 import { resolveConfig } from "../src/config.js";
 import { InputError } from "../src/errors.js";
 
@@ -69,4 +69,13 @@ test("state: wrong shapes name the element and field", () => {
   assert.throws(() => parseState("x", "st.json"), /state must be a list/);
   assert.throws(() => cursorFromState({ updatedAt: 5 }, "updatedAt", "st.json", "prospects"), /st\.json: prospects\.updatedAt: must be an ISO-8601 timestamp/);
   assert.equal(cursorFromState({ updatedAt: "2040-11-16T00:00:00Z" }, "updatedAt", "s", "prospects"), "2040-11-16T00:00:00Z");
+});
+
+test("a remembered page size in the state is an integer 1..1000; anything else names file and field", () => {
+  assert.equal(pageSizeFromState({ updatedAt: "2024-01-01T00:00:00Z", pageSize: 250 }, "st.json", "mailings"), 250);
+  assert.equal(pageSizeFromState({ updatedAt: "2024-01-01T00:00:00Z" }, "st.json", "mailings"), undefined);
+  assert.equal(pageSizeFromState(undefined, "st.json", "mailings"), undefined);
+  for (const bad of [0, 1001, 2.5, "500"]) {
+    assert.throws(() => pageSizeFromState({ pageSize: bad }, "st.json", "mailings"), /st\.json: mailings\.pageSize: must be an integer from 1 to 1000/);
+  }
 });

@@ -155,6 +155,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
         body = Buffer.from(`{"data":${sd.render(i)}}`);
       } else {
         const q = parseCollectionQuery([...url.searchParams], sd);
+        if (fault.ignoreUpperBound) for (const f of q.filters) f.hi = null;
         const w = pool.writer();
         res.once("close", () => pool.release(w));
         body = collectionDocument(sd, q, apiBase, {

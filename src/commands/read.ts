@@ -1,29 +1,30 @@
 /**
- * `read`: reads every configured stream, parents before children, `concurrency` streams at a time,
- * and emits per stream: STREAM_STATUS STARTED → RUNNING → records and STATE checkpoints → a final
- * STATE → COMPLETE; or INCOMPLETE and a TRACE ERROR naming the stream, while the other streams go
- * on (airbyte-contract.md §4, §5). Refused credentials and an unreachable base_url stop the read:
+ * `read`: reads every configured stream, parents before children, as windows of their cursor
+ * ranges, `concurrency` windows at a time (src/windows.ts, src/stream-read.ts), and emits per
+ * stream: STREAM_STATUS STARTED → RUNNING → records and STATE checkpoints → a final STATE →
+ * COMPLETE; or INCOMPLETE and a TRACE ERROR naming the stream, while the other streams go on
+ * (airbyte-contract.md §4, §5). Refused credentials and an unreachable base_url stop the read:
  * no stream starts after them (an unreachable base_url is reported once, not per stream). The run
  * report (report.ts) ends the output with summary LOG lines. Exit code 1 when any stream failed,
  * 143 after SIGTERM (the CLI turns it into 130 after SIGINT).
  */
-import pLimit from "p-limit";
-import { cursorFromState, loadCatalog, loadState, type ConfiguredStream, type InputState } from "../catalog.js";
+import { cursorFromState, loadCatalog, loadState, pageSizeFromState, type ConfiguredStream, type InputState } from "../catalog.js";
 import { loadConfig } from "../config.js";
-import { AuthError, ConnectorError, failureTypeOf, messageOf } from "../errors.js";
+import { AuthError, failureTypeOf, messageOf } from "../errors.js";
 import { UnreachableError } from "../http/network.js";
-import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "../protocol/messages.js";
+import { errorTraceMessage, logMessage } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
-import { readPages, type PageRequest } from "../reader.js";
+import type { PageRequest } from "../reader.js";
 import { sparseFields } from "../fields.js";
 import type { RecordFormat } from "../record-format.js";
 import { logRequests, RunReport } from "../report.js";
-import { readResource } from "../resources.js";
-import { openSession, type Session } from "../session.js";
-import { CursorCheckpointer } from "../state.js";
+import { openSession } from "../session.js";
+import { PAGE_SIZE_KEY } from "../state.js";
+import { StreamRead } from "../stream-read.js";
 import { readOrder, STREAMS } from "../streams.js";
 import { closest } from "../suggest.js";
 import { formatInstant, parseInstant } from "../time.js";
+import { runWindows } from "../windows.js";
 
 export interface ReadArgs {
   config: string;
@@ -65,19 +66,24 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   });
   const failures: { stream: string; error: unknown }[] = [];
   const skipped: string[] = [];
-  const limit = pLimit(config.concurrency);
-  await Promise.all(
-    readOrder([...byName.keys()]).map((name) =>
-      limit(async () => {
-        if (signal.aborted || writer.isClosed) return;
-        // Refused credentials or an unreachable API fail every stream alike: start no more streams.
-        if (failures.some((f) => stopsRead(f.error))) return void skipped.push(name);
-        const { configured: c, request } = byName.get(name)!;
-        const error = await readStream(session, writer, c, request.request, request.initial, signal);
-        if (error !== undefined) failures.push({ stream: name, error });
-      }),
-    ),
-  );
+  const runs = new Map<string, StreamRead>();
+  await runWindows(readOrder([...byName.keys()]), config.concurrency, Date.now(), {
+    start: (name) => {
+      if (signal.aborted || writer.isClosed) return undefined;
+      // Refused credentials or an unreachable API fail every stream alike: start no more streams.
+      if (failures.some((f) => stopsRead(f.error))) return void skipped.push(name);
+      const { configured: c, request } = byName.get(name)!;
+      const run = new StreamRead(session, writer, c, request.request, request.initial, signal);
+      runs.set(name, run);
+      return run.lowerMs;
+    },
+    splittable: (name) => runs.get(name)!.splittable,
+    read: (w, progress) => runs.get(w.stream)!.readWindow(w, progress),
+    split: (w, created) => runs.get(w.stream)!.split(w, created),
+    end: async (name, error) => {
+      if (await runs.get(name)!.end(error)) failures.push({ stream: name, error });
+    },
+  });
   const unreachable = failures.find((f) => f.error instanceof UnreachableError)?.error as UnreachableError | undefined;
   const stopped = signal.aborted ? messageOf(signal.reason) : unreachable?.message;
   const notStarted = [...byName.keys()].filter((name) => !report.streams.has(name));
@@ -127,7 +133,8 @@ async function warnAboutState(
   for (const c of configured) {
     const cursor = c.definition.cursorField;
     const blob = state.get(c.definition.name);
-    if (cursor && c.syncMode === "incremental" && blob && Object.keys(blob).length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
+    const keys = Object.keys(blob ?? {}).filter((k) => k !== PAGE_SIZE_KEY);
+    if (cursor && c.syncMode === "incremental" && blob && keys.length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
       await writer.write(
         logMessage(
           "WARN",
@@ -144,7 +151,10 @@ async function warnAboutState(
   }
 }
 
-/** The first page request and initial cursor of a stream: lower bound = max(start_date, state) (§9 #11). */
+/**
+ * The first page request and initial cursor of a stream: lower bound = max(start_date, state)
+ * (§9 #11); page size = the state's remembered one when smaller than `page_size` (§4.4).
+ */
 function pageRequest(
   c: ConfiguredStream,
   startDateMs: number | undefined,
@@ -158,10 +168,11 @@ function pageRequest(
   const initial = cursor && c.syncMode === "incremental" ? cursorFromState(state.get(stream.name), cursor, stateFile, stream.name) : undefined;
   const boundMs = Math.max(startDateMs ?? -Infinity, initial ? parseInstant(initial) : -Infinity);
   const { fields, info } = sparseFields(c, format);
+  const remembered = pageSizeFromState(state.get(stream.name), stateFile, stream.name);
   return {
     request: {
       stream,
-      pageSize,
+      pageSize: Math.min(pageSize, remembered ?? pageSize),
       ...(cursor && Number.isFinite(boundMs) ? { lowerBound: formatInstant(boundMs) } : {}),
       ...(fields ? { fields } : {}),
       format,
@@ -169,66 +180,4 @@ function pageRequest(
     ...(initial ? { initial } : {}),
     ...(info ? { info } : {}),
   };
-}
-
-/** Reads one stream; returns what made it fail, or undefined on success. */
-async function readStream(
-  session: Session,
-  writer: MessageWriter,
-  c: ConfiguredStream,
-  request: PageRequest,
-  initial: string | undefined,
-  signal: AbortSignal,
-): Promise<unknown> {
-  const name = c.definition.name;
-  const cursor = c.definition.cursorField;
-  const checkpointer = cursor ? new CursorCheckpointer(cursor, initial) : undefined;
-  let uncounted = 0;
-  let running = false;
-  let rateLimited = false;
-  // While a request of this stream waits out a rate limit: RUNNING with a RATE_LIMITED reason
-  // (airbyte-contract.md §4.1 step 2); a plain RUNNING once pages arrive again.
-  const client = session.client.withHooks({
-    label: name,
-    onRateLimited: (untilMs) => {
-      running = true;
-      rateLimited = true;
-      void writer.write(streamStatusMessage(name, "RUNNING", untilMs));
-    },
-  });
-  await writer.write(streamStatusMessage(name, "STARTED"));
-  try {
-    for await (const page of readPages(client, request, session.log)) {
-      if (!running || rateLimited) {
-        running = true;
-        rateLimited = false;
-        await writer.write(streamStatusMessage(name, "RUNNING"));
-      }
-      const checkpoint = checkpointer?.beforePage(page.cursorValues);
-      if (checkpoint) await writer.write(streamStateMessage(name, checkpoint.streamState, checkpoint.recordCount));
-      await writer.writeRecords(name, page.records);
-      if (checkpointer) checkpointer.afterPage(page.cursorValues);
-      else uncounted += page.records.length;
-      if (writer.isClosed) throw new ConnectorError("stdout was closed by the reader", "system_error");
-    }
-    if (!running) await writer.write(streamStatusMessage(name, "RUNNING"));
-    const final = checkpointer ? checkpointer.final() : { streamState: {}, recordCount: uncounted };
-    await writer.write(streamStateMessage(name, final.streamState, final.recordCount));
-    await writer.write(streamStatusMessage(name, "COMPLETE"));
-    return undefined;
-  } catch (error) {
-    const partial = checkpointer?.partial();
-    if (partial) await writer.write(streamStateMessage(name, partial.streamState, partial.recordCount));
-    await writer.write(streamStatusMessage(name, "INCOMPLETE"));
-    if (signal.aborted || error instanceof UnreachableError) return error; // reported once, by read()
-    const failureType = failureTypeOf(error);
-    await writer.write(
-      errorTraceMessage(`Stream ${name} failed: ${messageOf(error)}`, failureType, {
-        stream: name,
-        ...(error instanceof ConnectorError && error.internal ? { internal: error.internal } : {}),
-        ...(error instanceof ConnectorError ? {} : { stackTrace: (error as Error)?.stack ?? "" }),
-      }),
-    );
-    return error;
-  }
 }
