@@ -12,6 +12,7 @@
  *          --only cpu,memory,requests,latency (a subset of the scenarios)
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -140,7 +141,10 @@ function runNode(args: string[], countMessages: boolean): Promise<ProcessRun> {
   });
 }
 
-/** Runs the connector's `read` (under the RSS wrapper) on the given streams. */
+/** The node flags of the connector's bin (its `#!/usr/bin/env -S node <flags>` line): the bench runs it as users do. */
+const BIN_FLAGS = (/^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(dist("src/main.js"), "utf8").split("\n")[0]!)?.[1] ?? "").split(" ").filter(Boolean);
+
+/** Runs the connector's `read` (under the RSS wrapper, with the bin's node flags) on the given streams. */
 async function runConnector(replica: ReplicaProcess, streams: string[], config: Record<string, unknown> = {}): Promise<ProcessRun> {
   const dir = await mkdtemp(path.join(tmpdir(), "bench-"));
   const refresh_token = await replica.refreshToken();
@@ -153,7 +157,7 @@ async function runConnector(replica: ReplicaProcess, streams: string[], config: 
   };
   await writeFile(path.join(dir, "config.json"), JSON.stringify(cfg));
   await writeFile(path.join(dir, "catalog.json"), JSON.stringify(catalog));
-  return runNode([dist("bench/measure.js"), dist("src/main.js"), "read", "--config", path.join(dir, "config.json"), "--catalog", path.join(dir, "catalog.json")], true);
+  return runNode([...BIN_FLAGS, dist("bench/measure.js"), dist("src/main.js"), "read", "--config", path.join(dir, "config.json"), "--catalog", path.join(dir, "catalog.json")], true);
 }
 
 async function runRaw(replica: ReplicaProcess, collection: string): Promise<ProcessRun> {
