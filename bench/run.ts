@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: measures the connector against the replica and against a raw pipe on the same
  * data. Scenarios (each in fresh processes: replica, connector or raw pipe, and this reader):
- *   cpu       prospects, 0 latency, default settings: records/s and peak RSS, ours vs the raw pipe
+ *   cpu       prospects, 0 latency, default settings (the bin's V8 flags): records/s, CPU time and
+ *             peak RSS, ours vs the raw pipe
  *             side by side, at 200k and 1M records; requests vs 1.05 × ceil(N/1000) + 2 × windows
  *   requests  every stream: requests vs ceil(records/1000)+1 (one window) or 1.05 × ceil(records/1000)
  *             + 2 × windows (split); mailings with the
@@ -15,6 +16,7 @@
  *          --only cpu,requests,window,latency (a subset of the scenarios)
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -30,6 +32,7 @@ const { values: opts } = parseArgs({
     quick: { type: "boolean", default: false },
     "latency-ms": { type: "string", default: "100" },
     only: { type: "string" },
+    "memory-records": { type: "string" },
   },
 });
 
@@ -101,6 +104,8 @@ interface ProcessRun {
   wallMs: number;
   records: number;
   maxRssMb: number;
+  /** User + system CPU time of the process, ms. */
+  cpuMs: number;
   code: number | null;
   /** Windows split off (LOG lines "<stream>: window split at"), in all and per stream. */
   splits: number;
@@ -152,14 +157,17 @@ function runNode(args: string[], countMessages: boolean): Promise<ProcessRun> {
     child.on("error", reject);
     child.on("close", (code) => {
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      const rss = /__maxrss_kb=(\d+)/.exec(stderr);
+      const usage = /__maxrss_kb=(\d+) __cpu_ms=(\d+)/.exec(stderr);
       if (code !== 0) process.stderr.write(stderr.slice(-2000));
-      resolve({ wallMs, records, maxRssMb: rss ? Number(rss[1]) / 1024 : NaN, code, splits, splitsByStream, states });
+      resolve({ wallMs, records, maxRssMb: usage ? Number(usage[1]) / 1024 : NaN, cpuMs: usage ? Number(usage[2]) : NaN, code, splits, splitsByStream, states });
     });
   });
 }
 
-/** Runs the connector's `read` (under the RSS wrapper) on the given streams, incremental where offered. */
+/** The node flags of the connector's bin (its `#!/usr/bin/env -S node <flags>` line): the bench runs it as users do. */
+const BIN_FLAGS = (/^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(dist("src/main.js"), "utf8").split("\n")[0]!)?.[1] ?? "").split(" ").filter(Boolean);
+
+/** Runs the connector's `read` (under the RSS wrapper, with the bin's node flags) on the given streams, incremental where offered. */
 async function runConnector(replica: ReplicaProcess, streams: string[], config: Record<string, unknown> = {}, state?: unknown[]): Promise<ProcessRun> {
   const dir = await mkdtemp(path.join(tmpdir(), "bench-"));
   try {
@@ -178,7 +186,7 @@ async function runConnector(replica: ReplicaProcess, streams: string[], config: 
       await writeFile(path.join(dir, "state.json"), JSON.stringify(state));
       files.push("--state", path.join(dir, "state.json"));
     }
-    return await runNode([dist("bench/measure.js"), dist("src/main.js"), "read", ...files], true);
+    return await runNode([...BIN_FLAGS, dist("bench/measure.js"), dist("src/main.js"), "read", ...files], true);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -227,8 +235,10 @@ async function cpuScenario(counts: number[]): Promise<void> {
       log(`  ${fmt(count)} prospects`);
       log(`    raw pipe   ${fmt(rate(r)).padStart(8)} records/s  ${fmt(r.wallMs / 1000, 2)} s  peak RSS ${fmt(r.maxRssMb)} MB`);
       log(`    connector  ${fmt(rate(o)).padStart(8)} records/s  ${fmt(o.wallMs / 1000, 2)} s  peak RSS ${fmt(o.maxRssMb)} MB (target <= 200)`);
+      const cpuRatio = r.cpuMs / o.cpuMs;
+      log(`    CPU time ours ${fmt(o.cpuMs / 1000, 1)} s, raw ${fmt(r.cpuMs / 1000, 1)} s: records per CPU-second ratio ${fmt(cpuRatio, 2)}`);
       log(`    ratio ours/raw ${fmt(rate(o) / rate(r), 2)} (target >= 0.90); ${requests} requests in ${windows} windows (target <= ${fmt(requestTarget, 1)})`);
-      rows.push({ records: count, raw: { ...r, states: undefined, recordsPerSec: rate(r) }, ours: { ...o, states: undefined, recordsPerSec: rate(o) }, ratio: rate(o) / rate(r), requests, windows, requestTarget });
+      rows.push({ records: count, raw: { ...r, states: undefined, recordsPerSec: rate(r) }, ours: { ...o, states: undefined, recordsPerSec: rate(o) }, ratio: rate(o) / rate(r), cpuRatio, requests, windows, requestTarget });
     } finally {
       await replica.stop();
     }

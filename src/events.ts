@@ -48,7 +48,7 @@ export interface RunEventMap {
  * with `status` and `body`, or not at all (status 0, no body). `bytes` is counted only when a
  * subscriber reads it (`--debug`), so a run without it pays nothing on 15 MB pages.
  */
-export function requestEvent(base: Pick<RequestEvent, "stream" | "method" | "path">, startedMs: number, status = 0, body = ""): RequestEvent {
+export function requestEvent(base: Pick<RequestEvent, "stream" | "method" | "path">, startedMs: number, status = 0, body: string | Buffer = ""): RequestEvent {
   return {
     ...base,
     status,

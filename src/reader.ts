@@ -134,13 +134,12 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
     const cursorValues: unknown[] = new Array(data.length);
     const cursor = stream.cursorField;
     for (let i = 0; i < data.length; i++) {
-      const resource = data[i]!;
+      const resource = data.at(i); // parsed alone, then dropped: the page is never parsed whole
       if (resource.type !== stream.type) {
         throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
       }
       cursorValues[i] = cursor ? resource.attributes?.[cursor] : undefined;
       records[i] = recordJson(resource, shape);
-      (data as unknown[])[i] = undefined; // let the parsed resource be collected while the page goes on
     }
     const next = document.links?.next;
     document = undefined;

@@ -157,6 +157,13 @@ test("Dockerfile: ENTRYPOINT in exec form with absolute paths, AIRBYTE_ENTRYPOIN
   assert.ok(existsSync(join(ROOT, pkg.bin["source-outreach"]!)), "the entry script is built");
 });
 
+test("Dockerfile: NODE_OPTIONS carries the V8 heap flags of the bin's shebang", () => {
+  const shebang = /^#!\/usr\/bin\/env -S node (.+)$/m.exec(text(pkg.bin["source-outreach"]!).split("\n")[0]!);
+  assert.ok(shebang, "the bin starts node with heap flags");
+  assert.match(shebang[1]!, /--max-old-space-size=\d+/);
+  assert.equal(finalEnv.NODE_OPTIONS, shebang[1]);
+});
+
 test("Dockerfile: labels io.airbyte.name / io.airbyte.version equal metadata.yaml", () => {
   assert.equal(finalLabels["io.airbyte.name"], metadata.data.dockerRepository);
   assert.equal(finalLabels["io.airbyte.version"], metadata.data.dockerImageTag);

@@ -9,17 +9,12 @@
 import fetch, { type Response } from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
 import { requestEvent, type RunEvents } from "../events.js";
-import type { ResourceObject } from "../records.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
+import { parseCollection, type CollectionDocument } from "./collection-parser.js";
 import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
 import { retryAfterMs, type RateLimiter, type WaitHooks } from "./rate-limit.js";
 
-/** A JSON:API collection document (outreach-api.md §3.1). */
-export interface CollectionDocument {
-  data: ResourceObject[];
-  links?: { next?: string | null; [key: string]: unknown };
-  meta?: { count?: number | null; count_truncated?: boolean };
-}
+export type { CollectionDocument } from "./collection-parser.js";
 
 /** 502/504 or a timeout on a page: the caller may retry the same position with a smaller page (§4.4, §9 #2). */
 export class GatewayError extends ConnectorError {
@@ -125,17 +120,18 @@ export class OutreachClient {
       // Checked before every request, links.next ones included (outreach-api.md §9 #1).
       const token = await this.options.tokens.accessToken();
       let response: Response;
-      let text: string;
+      let body: Buffer;
       const startedMs = performance.now();
       const request = { ...(hooks.label ? { stream: hooks.label } : {}), method: "GET", path: url.pathname + url.search } as const;
       try {
-        [response, text] = await withTimeout(this.options.timeoutMs ?? 120_000, signal, async (timeoutSignal) => {
+        [response, body] = await withTimeout(this.options.timeoutMs ?? 120_000, signal, async (timeoutSignal) => {
           const r = await fetch(url.href, {
             headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/vnd.api+json", Accept: "application/vnd.api+json" },
             signal: timeoutSignal,
             redirect: "manual",
           });
-          return [r, await r.text()] as const;
+          // Bytes, not text: the page is split per resource without ever becoming one string (collection-parser.ts).
+          return [r, Buffer.from(await r.arrayBuffer())] as const;
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
@@ -154,15 +150,16 @@ export class OutreachClient {
         failures = await this.retry(failures, maxRetries, what);
         continue;
       }
-      this.options.events?.emit("request", requestEvent(request, startedMs, response.status, text));
+      this.options.events?.emit("request", requestEvent(request, startedMs, response.status, body));
       this.options.limiter.observe(response.headers);
       const status = response.status;
       if (status >= 200 && status < 300) {
-        const document = parseCollection(text);
+        const document = parseCollection(body);
         if (document) return document;
         failures = await this.retry(failures, maxRetries, `HTTP ${status} with an incomplete or non-JSON:API body`);
         continue;
       }
+      const text = body.toString("utf8");
       if (status === 401) {
         if (renewals >= MAX_RENEWALS) {
           throw new AuthError("Outreach rejected a freshly refreshed access token (401). Re-authorize the connection.", describe(text));
@@ -220,18 +217,6 @@ export class OutreachClient {
     events?.emit("retry", { ...(label ? { stream: label } : {}), reason: why, delayMs: ms });
     await clock.sleep(ms, signal);
   }
-}
-
-/** The document, or undefined when the body is not complete JSON with a `data` array. */
-function parseCollection(text: string): CollectionDocument | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (body === null || typeof body !== "object" || !Array.isArray((body as CollectionDocument).data)) return undefined;
-  return body as CollectionDocument;
 }
 
 /** `id: detail` of a JSON:API error body, or the OAuth gateway's `error: description`, or a snippet. */
