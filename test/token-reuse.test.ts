@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, beforeEach, test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -211,8 +211,23 @@ test("a token-file write killed with SIGKILL leaves the previous or the next fil
     await rm(`${file}.lock`, { recursive: true, force: true }); // the killed writer's lock (stale after 10 s anyway)
   }
   assert.ok((await stat(file)).mode % 0o1000 === 0o600);
-  // Temporary files left behind are the writes the kill interrupted; they are never read.
+  // Temporary files left behind are the writes the kill interrupted; they are never read, and the
+  // next write removes them once they are a minute old (the next test).
   t.diagnostic(`${leftovers} of 6 kills landed inside a write (a temporary file was left behind)`);
+});
+
+test("a token-file write removes temporary files that killed writes left over a minute ago, and no others", async () => {
+  const d = await dir();
+  const file = path.join(d, "tokens.json");
+  const abandoned = path.join(d, ".tokens.json.4242.deadbeef.tmp");
+  const recent = path.join(d, ".tokens.json.4243.cafebabe.tmp");
+  const unrelated = path.join(d, ".other.json.4244.00000000.tmp");
+  for (const f of [abandoned, recent, unrelated]) await writeFile(f, "{}");
+  const twoMinutesAgo = new Date(Date.now() - 120_000);
+  await utimes(abandoned, twoMinutesAgo, twoMinutesAgo);
+  await utimes(unrelated, twoMinutesAgo, twoMinutesAgo);
+  await new FileTokenStore(file).transaction(async () => ({ result: 0, save: { refreshToken: "r1", accessToken: "a1", expiresAtMs: Date.now(), spent: [] } }));
+  assert.deepEqual((await readdir(d)).sort(), [".other.json.4244.00000000.tmp", ".tokens.json.4243.cafebabe.tmp", "tokens.json"]);
 });
 
 test('token_file "" (an empty form field) means no token file', async () => {

@@ -14,7 +14,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, open, readFile, rename, rm } from "node:fs/promises";
+import { access, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { lock } from "proper-lockfile";
 import { ConnectorError, InputError } from "../errors.js";
@@ -46,6 +46,12 @@ export interface TokenStore {
    */
   transaction<T>(update: (stored: StoredTokens | undefined) => Promise<{ result: T; save?: StoredTokens }>): Promise<T>;
 }
+
+/**
+ * Age after which a temporary file beside the token file is a write that a kill interrupted (a live
+ * write holds one for milliseconds, under the lock), ms.
+ */
+const ABANDONED_TEMP_MS = 60_000;
 
 /** Most spent refresh tokens remembered (Outreach keeps at most 100 valid per user and app, §8.2). */
 const LINEAGE = 100;
@@ -174,6 +180,21 @@ export class FileTokenStore implements TokenStore {
     const folder = await open(dir, "r").catch(() => undefined);
     await folder?.sync().catch(() => undefined);
     await folder?.close();
+    await this.sweep(dir);
+  }
+
+  /**
+   * Removes temporary files of writes that a kill interrupted (older than ABANDONED_TEMP_MS): they
+   * hold refresh tokens and are never read. Best effort; called under the lock after a write.
+   */
+  private async sweep(dir: string): Promise<void> {
+    const prefix = `.${path.basename(this.name)}.`;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.startsWith(prefix) && n.endsWith(".tmp"))) {
+      const file = path.join(dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > ABANDONED_TEMP_MS) await rm(file, { force: true }).catch(() => undefined);
+    }
   }
 
   private error(what: "read" | "write" | "lock", error: unknown): InputError {
