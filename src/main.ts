@@ -62,7 +62,9 @@ async function run(command: () => Promise<number>): Promise<void> {
     code = 1;
   }
   await writer.flush();
-  process.exitCode = stoppedBy ? SIGNAL_EXIT_CODES[stoppedBy] : code;
+  // Nothing more can be said on stdout; a person who piped it into `head` learns why the exit code is 1.
+  if (writer.isClosed) process.stderr.write("source-outreach: stdout was closed before the output ended (e.g. by `| head`); stopped with exit code 1.\n");
+  process.exitCode = stoppedBy ? SIGNAL_EXIT_CODES[stoppedBy] : writer.isClosed ? Math.max(code, 1) : code;
 }
 
 const abort = new AbortController();
