@@ -13,6 +13,12 @@ import type { ConfiguredStream } from "./catalog.js";
 import { attributeNames, namesOf, streamSchema, type RecordFormat } from "./record-format.js";
 import type { StreamDefinition } from "./streams.js";
 
+/**
+ * Attributes the API leaves out of the default payload; they come back only when a sparse fieldset
+ * names them (outreach-api.md §3.3: prospect `contactHistogram`, since 2026-10-01).
+ */
+export const OPT_IN_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = { prospect: ["contactHistogram"] };
+
 /** What to request for one stream: `fields` undefined = every field; `info` = why, when the catalog selected columns. */
 export interface FieldSelection {
   fields?: string[];
@@ -52,8 +58,8 @@ const list = (names: string[]): string => names.slice(0, 5).join(", ") + (names.
  *   fields, and an INFO text when columns were selected but every field is requested anyway
  */
 export function sparseFields(c: ConfiguredStream, format: RecordFormat): FieldSelection {
-  if (!c.selectedProperties) return {};
   const stream = c.definition;
+  if (!c.selectedProperties) return everyField(stream);
   const offered = streamSchema(stream, format).properties;
   const attributes = attributeNames(stream);
   const relByField = relationshipByField(stream);
@@ -61,15 +67,18 @@ export function sparseFields(c: ConfiguredStream, format: RecordFormat): FieldSe
   const why = `${stream.name}: requesting all fields because`;
   const unknown = selected.filter((p) => !attributes.has(p) && !relByField.has(p));
   if (unknown.length > 0) {
-    return { info: `${why} the catalog selects properties that are neither attributes nor relationships of ${stream.type}: ${list(unknown)}.` };
+    const optIn = OPT_IN_ATTRIBUTES[stream.type]?.filter((a) => attributes.has(a) && selected.includes(a)) ?? [];
+    const lost = optIn.length > 0 ? ` (without a fieldset the API does not send ${optIn.join(", ")}: those stay empty)` : "";
+    return { info: `${why} the catalog selects properties that are neither attributes nor relationships of ${stream.type}: ${list(unknown)}${lost}.` };
   }
   const differing = selected.filter((p) => !(p in offered) || canonical(offered[p]) !== canonical(c.propertySchemas?.[p]));
   if (differing.length > 0) {
-    return {
-      info: `${why} the catalog's schema is not a subset of the one discover offers for record_format ${format} (${list(differing)} differ or are not offered); run discover to refresh it.`,
-    };
+    return everyField(
+      stream,
+      `${why} the catalog's schema is not a subset of the one discover offers for record_format ${format} (${list(differing)} differ or are not offered); run discover to refresh it.`,
+    );
   }
-  if (Object.keys(offered).every((p) => p === "id" || selected.includes(p))) return {};
+  if (Object.keys(offered).every((p) => p === "id" || selected.includes(p))) return everyField(stream);
   const fields = new Set<string>();
   for (const p of selected) {
     if (attributes.has(p)) fields.add(p);
@@ -78,4 +87,15 @@ export function sparseFields(c: ConfiguredStream, format: RecordFormat): FieldSe
   }
   if (stream.cursorField) fields.add(stream.cursorField);
   return { fields: [...fields] };
+}
+
+/**
+ * Every field: no fieldset, unless the type has opt-in attributes; then every attribute our schema
+ * declares and every relationship, by name (attributes the API sends but the schema does not declare
+ * are then not requested).
+ */
+function everyField(stream: StreamDefinition, info?: string): FieldSelection {
+  const attributes = attributeNames(stream);
+  const fields = OPT_IN_ATTRIBUTES[stream.type]?.some((a) => attributes.has(a)) ? [...attributes, ...stream.relationships.map((r) => r.name)] : undefined;
+  return { ...(fields ? { fields } : {}), ...(info ? { info } : {}) };
 }

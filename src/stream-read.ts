@@ -6,7 +6,7 @@ import type { ConfiguredStream } from "./catalog.js";
 import { ConnectorError, failureTypeOf, messageOf } from "./errors.js";
 import type { OutreachClient } from "./http/client.js";
 import { UnreachableError } from "./http/network.js";
-import { errorTraceMessage, streamStateMessage, streamStatusMessage } from "./protocol/messages.js";
+import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "./protocol/messages.js";
 import type { MessageWriter } from "./protocol/writer.js";
 import { endPageAt, readPages, type Page, type PageRequest } from "./reader.js";
 import type { Session } from "./session.js";
@@ -41,7 +41,7 @@ export class StreamRead {
     private readonly session: Session,
     private readonly writer: MessageWriter,
     c: ConfiguredStream,
-    private readonly request: PageRequest,
+    private request: PageRequest,
     initial: string | undefined,
     private readonly signal: AbortSignal,
   ) {
@@ -69,6 +69,21 @@ export class StreamRead {
       this.started = true;
       await this.writer.write(streamStatusMessage(this.name, "STARTED"));
     }
+    try {
+      await this.readPagesOf(w, progress);
+      this.checkpointer?.finish(w.lo);
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads the window's pages. A sparse fieldset the API refuses (400 fieldsParameter.unknownResourceField,
+   * outreach-api.md §4.4) on a window's first page is dropped for the rest of the stream, with a WARN:
+   * every field the API sends by default is read instead.
+   */
+  private async readPagesOf(w: Window<string>, progress: () => void): Promise<void> {
     const request: PageRequest = {
       ...this.request,
       pageSize: this.pageSize,
@@ -77,8 +92,10 @@ export class StreamRead {
       ...(Number.isFinite(w.hi) ? { upperBound: formatInstant(w.hi) } : {}),
       endMs: () => w.hi,
     };
+    let pages = 0;
     try {
       for await (const yielded of readPages(this.client, request, this.session.log)) {
+        pages++;
         if (this.failed || this.signal.aborted) return;
         // The window may have been split since the reader checked its end; from here on, a split
         // sees this page's position, so it can only fall after it.
@@ -96,10 +113,14 @@ export class StreamRead {
         progress();
         if (!page.more) break;
       }
-      this.checkpointer?.finish(w.lo);
     } catch (error) {
-      this.failed = true;
-      throw error;
+      if (pages > 0 || !request.fields || !fieldsRefused(error)) throw error;
+      if (this.request.fields) {
+        const { fields: _dropped, ...withoutFields } = this.request;
+        this.request = withoutFields;
+        await this.writer.write(logMessage("WARN", `${this.name}: Outreach refused the sparse fieldset (${messageOf(error)}); reading every field it sends by default instead.`));
+      }
+      return this.readPagesOf(w, progress);
     }
   }
 
@@ -164,4 +185,9 @@ export class StreamRead {
     this.tail = next.catch(() => undefined);
     return next;
   }
+}
+
+/** Whether the API refused a sparse fieldset: 400 `fieldsParameter.unknownResourceField` (outreach-api.md §4.4). */
+function fieldsRefused(error: unknown): boolean {
+  return error instanceof ConnectorError && (error.internal ?? "").startsWith("fieldsParameter.unknownResourceField");
 }

@@ -70,6 +70,20 @@ const byId = (run: CliRun, stream: string): Map<unknown, Record<string, unknown>
 const infos = (run: CliRun): string[] => ofType(run, "LOG").map((m) => m.log!.message).filter((t) => t.includes("requesting all fields"));
 const sparseQueries = (): string[] => r.requests.entries.map((e) => e.query).filter((q) => q.includes("fields%5B") || q.includes("fields["));
 
+/**
+ * Every field was requested: no sparse fieldset, except on prospects, whose `contactHistogram` the
+ * API sends only when named (outreach-api.md §3.3): there every attribute and relationship is named.
+ */
+function assertEveryFieldRequested(): void {
+  const prospect = findStream("prospects")!;
+  const everything = [...attributeNames(prospect), ...prospect.relationships.map((x) => x.name)].sort();
+  const sparse = r.requests.entries.filter((e) => new URLSearchParams(e.query).has("fields[prospect]") || sparseQueries().includes(e.query));
+  for (const e of sparse) {
+    assert.equal(e.path, "/api/v2/prospects", `only prospects get a fieldset: ${e.path}?${e.query}`);
+    assert.deepEqual(new URLSearchParams(e.query).get("fields[prospect]")!.split(",").sort(), everything);
+  }
+}
+
 /** Same streams, same records, same fields and values. */
 function assertSameRecords(run: CliRun, reference: CliRun, streams: readonly string[]): void {
   for (const s of streams) {
@@ -90,11 +104,42 @@ after(() => r.close());
 
 test("our discovered catalog reads every field, with no sparse fieldset and no INFO line", async () => {
   const run = await read("ids", catalogFor()); // json_schema {} as CAT sends: every field
+  assertEveryFieldRequested();
   assert.equal(infos(baseline.get("ids")!).length, 0);
   assertSameRecords(baseline.get("ids")!, run, STREAMS.map((s) => s.name));
   r.requests.clear();
   await read("ids", catalogWith(discovered.get("ids")!));
-  assert.deepEqual(sparseQueries(), []);
+  assertEveryFieldRequested();
+  assert.equal(sparseQueries().length, r.requests.entries.filter((e) => e.path === "/api/v2/prospects").length);
+});
+
+test("prospects carry contactHistogram, which the API sends only when a fieldset names it (§3.3)", async () => {
+  const prospects = recordsOf(baseline.get("ids")!, "prospects");
+  assert.ok(prospects.length > 0);
+  for (const p of prospects) assert.ok(Array.isArray(p.contactHistogram) && p.contactHistogram.length > 0, `prospect ${p.id}: ${JSON.stringify(p.contactHistogram)}`);
+  const client = new ReplicaClient(r);
+  const plain = (await client.page("prospects?page[size]=5&count=false")) as unknown as { data: { attributes: Record<string, unknown> }[] };
+  assert.equal(plain.data.length, 5);
+  assert.ok(plain.data.every((x) => !("contactHistogram" in x.attributes) && "firstName" in x.attributes), "not in the default payload");
+});
+
+test("a fieldset the API refuses (400 unknownResourceField): one WARN, every default field read, nothing lost", async () => {
+  r.control.addFaults({ kind: "unknown_field", stream: "prospects", field: "companyType" });
+  try {
+    const run = await read("ids", catalogWith(discovered.get("ids")!));
+    const warns = ofType(run, "LOG").filter((m) => m.log!.level === "WARN").map((m) => m.log!.message);
+    assert.equal(warns.length, 1, warns.join("\n"));
+    assert.match(warns[0]!, /^prospects: Outreach refused the sparse fieldset \(.*fieldsParameter\.unknownResourceField.*\); reading every field it sends by default instead\.$/);
+    const want = byId(baseline.get("ids")!, "prospects");
+    const got = byId(run, "prospects");
+    assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+    for (const [id, rec] of got) {
+      const { contactHistogram: _c, ...rest } = want.get(id)!;
+      assert.deepEqual(rec, rest, `prospect ${id}: the default payload, without contactHistogram`);
+    }
+  } finally {
+    r.control.clearFaults();
+  }
 });
 
 for (const format of ["ids", "airbyte_v1"] as const) {
@@ -102,7 +147,7 @@ for (const format of ["ids", "airbyte_v1"] as const) {
     const names = Object.keys(AIRBYTE);
     assert.equal(names.length, 17);
     const run = await read(format, catalogWith(new Map(names.map((n) => [n, airbyteStoredSchema(n)]))));
-    assert.deepEqual(sparseQueries(), [], "every field is requested");
+    assertEveryFieldRequested();
     assertSameRecords(run, baseline.get(format)!, names);
     const lines = infos(run);
     assert.equal(lines.length, 17, lines.join("\n"));
@@ -133,18 +178,32 @@ test("a column-selected catalog from discover requests exactly the selected attr
 
 test("a selected property that is neither attribute nor relationship, or a foreign schema, requests all fields and says so", async () => {
   const prospects = discovered.get("ids")!.get("prospects")!;
-  const unknown = { ...prospects, properties: { id: prospects.properties.id!, firstName: prospects.properties.firstName!, mysteryField: { type: "string" } } };
+  const unknown = {
+    ...prospects,
+    properties: { id: prospects.properties.id!, firstName: prospects.properties.firstName!, contactHistogram: prospects.properties.contactHistogram!, mysteryField: { type: "string" } },
+  };
   const foreign = { type: "object", properties: { id: {}, firstName: {}, accountId: {} } };
   for (const [schema, says] of [
     [unknown, "neither attributes nor relationships of prospect: mysteryField"],
     [foreign, "not a subset of the one discover offers for record_format ids (firstName, accountId differ"],
   ] as const) {
     const run = await read("ids", catalogWith(new Map([["prospects", schema]])));
-    assert.deepEqual(sparseQueries(), []);
     const lines = infos(run);
     assert.equal(lines.length, 1, lines.join("\n"));
     assert.ok(lines[0]!.startsWith("prospects: requesting all fields because the catalog") && lines[0]!.includes(says), lines[0]);
-    assertSameRecords(run, baseline.get("ids")!, ["prospects"]);
+    if (schema === foreign) {
+      assertEveryFieldRequested();
+      assertSameRecords(run, baseline.get("ids")!, ["prospects"]);
+      continue;
+    }
+    // mysteryField may be an attribute the API sends undeclared: the default payload keeps it, so no fieldset.
+    assert.deepEqual(sparseQueries(), []);
+    assert.ok(lines[0]!.endsWith("(without a fieldset the API does not send contactHistogram: those stay empty)."), lines[0]);
+    const want = byId(baseline.get("ids")!, "prospects");
+    for (const rec of recordsOf(run, "prospects")) {
+      const { contactHistogram: _c, ...rest } = want.get(rec.id)!;
+      assert.deepEqual(rec, rest);
+    }
   }
 });
 

@@ -156,7 +156,7 @@ test("SIGTERM: exit 143, every line complete JSON, a state after the last record
   }
 });
 
-test("the reader closes stdout early (EPIPE): the connector stops without a crash or a stack trace", async () => {
+test("the reader closes stdout early (EPIPE, `| head`): the connector stops without a crash or a stack trace, one stderr line says why", async () => {
   const args = await readArgs(r, { config: configFor(r, { page_size: 2, concurrency: 2 }), catalog: catalogFor(STREAMS) });
   const before = r.requests.total;
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -176,7 +176,7 @@ test("the reader closes stdout early (EPIPE): the connector stops without a cras
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
   assert.equal(signal, null, "not killed by a signal (SIGPIPE)");
   assert.equal(code, 1);
-  assert.equal(stderr, "", "no stack trace, no warning");
+  assert.equal(stderr, "source-outreach: stdout was closed before the output ended (e.g. by `| head`); stopped with exit code 1.\n", "one line saying why, no stack trace");
   const requests = r.requests.total - before;
   const full = STREAMS.reduce((a, s) => a + Math.ceil(r.control.listIds(s).count / 2), 0);
   assert.ok(requests < full / 2, `stopped early: ${requests} requests of ${full}`);

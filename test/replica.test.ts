@@ -185,6 +185,9 @@ test("sort: descending, several keys, ties by id; sparse fieldsets", async () =>
   const full = await fixture.client.page("prospects?page[size]=5");
   const every = new Set(full.data.flatMap((r) => [...Object.keys(r.attributes ?? {}), ...Object.keys(r.relationships ?? {})]));
   assert.deepEqual((await fixture.client.page(`prospects?page[size]=5&fields[prospect]=${[...every].join(",")}`)).data, full.data, "fieldset path renders like the fast path");
+  assert.ok(!every.has("contactHistogram"), "contactHistogram is not in the default payload (§3.3)");
+  const histograms = (await fixture.client.page("prospects?page[size]=5&fields[prospect]=contactHistogram")).data.map((r) => r.attributes?.contactHistogram);
+  assert.ok(histograms.length === 5 && histograms.every((h) => Array.isArray(h) && h.length > 0), JSON.stringify(histograms));
   const bare = await fixture.client.page("users?page[size]=1&count=false&fields[user]=");
   assert.deepEqual(Object.keys(bare.data[0] ?? {}).filter((k) => k !== "links"), ["type", "id"]);
 });

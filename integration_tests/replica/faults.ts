@@ -15,7 +15,7 @@ interface Common {
   after?: number;
   /** Fire on every k-th matching request once started (default 1 = each one). */
   every?: number;
-  /** How many times to fire; default 1 for one-shot kinds, "always" for body_limit/next_loop/foreign_next/latency/ignore_upper_bound. */
+  /** How many times to fire; default 1 for one-shot kinds, "always" for body_limit/next_loop/foreign_next/latency/ignore_upper_bound/unknown_field. */
   times?: number | "always";
 }
 
@@ -32,6 +32,7 @@ export type FaultSpec = Common &
     | { kind: "foreign_next"; origin?: string }
     | { kind: "latency"; ms: number }
     | { kind: "ignore_upper_bound" }
+    | { kind: "unknown_field"; field: string }
   );
 
 /** The fault kinds. */
@@ -56,6 +57,8 @@ export interface FaultDecision {
   foreignOrigin: string | null;
   /** Answer as if no upper bound (`[lte]`, `a..b`) were given (outreach-api.md §5.2: it is sometimes ignored). */
   ignoreUpperBound: boolean;
+  /** Names a sparse fieldset may not list: 400 `fieldsParameter.unknownResourceField` (outreach-api.md §4.4), as for an attribute the API does not know. */
+  unknownFields: string[];
 }
 
 interface Rule {
@@ -64,7 +67,7 @@ interface Rule {
   fired: number;
 }
 
-const PERSISTENT: readonly FaultKind[] = ["body_limit", "next_loop", "foreign_next", "latency", "ignore_upper_bound"];
+const PERSISTENT: readonly FaultKind[] = ["body_limit", "next_loop", "foreign_next", "latency", "ignore_upper_bound", "unknown_field"];
 
 /** A 429 from a fault: `Retry-After` in seconds, as an HTTP date, or absent with only `X-RateLimit-Reset`. */
 function rateLimitReply(mode: "seconds" | "http_date" | "reset_only", seconds: number): Reply {
@@ -116,7 +119,7 @@ export class Faults {
 
   /** Counts one request (of `target`, for `stream`) against the rules and returns what the firing rules ask for. */
   evaluate(stream: string | null, target: "api" | "token" = "api"): FaultDecision {
-    const d: FaultDecision = { latencyMs: 0, reset: false, reply: null, unauthorized: false, truncate: false, maxBytes: null, loop: false, foreignOrigin: null, ignoreUpperBound: false };
+    const d: FaultDecision = { latencyMs: 0, reset: false, reply: null, unauthorized: false, truncate: false, maxBytes: null, loop: false, foreignOrigin: null, ignoreUpperBound: false, unknownFields: [] };
     for (const r of this.rules) {
       const s = r.spec;
       if ((s.target ?? "api") !== target || (s.stream !== undefined && s.stream !== stream)) continue;
@@ -128,6 +131,7 @@ export class Faults {
       switch (s.kind) {
         case "latency": d.latencyMs += s.ms; break;
         case "ignore_upper_bound": d.ignoreUpperBound = true; break;
+        case "unknown_field": d.unknownFields.push(s.field); break;
         case "connection_reset": d.reset = true; break;
         case "unauthorized": d.unauthorized = true; break;
         case "truncated_body": d.truncate = true; break;

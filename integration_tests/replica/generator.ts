@@ -9,7 +9,7 @@ import type { StreamDefinition } from "../../src/streams.js";
 import { ByteWriter } from "./bytes.js";
 import { hash2, Rng, strHash } from "./hash.js";
 import { compileRelationships, type CompiledRelationships, type RelRenderer } from "./relationships.js";
-import { loadAttributes, type AttrInfo } from "./schema.js";
+import { loadAttributes, OPT_IN_ATTRIBUTES, type AttrInfo } from "./schema.js";
 import { iso, Timeline } from "./timeline.js";
 import { FIRST_NAMES, LAST_NAMES, variantValue } from "./values.js";
 
@@ -48,13 +48,16 @@ type Piece = Buffer[] | ((r: Rec) => string);
 export class StreamGenerator {
   readonly attrs: AttrInfo[];
   readonly attrNames: Set<string>;
+  /** Attributes sent only when a sparse fieldset names them (OPT_IN_ATTRIBUTES). */
+  private readonly optIn: Set<string>;
   readonly rels: CompiledRelationships;
   /** Attribute holding the cursor (or the timestamp the timeline drives when the stream has no cursor). */
   readonly timeField: string | null;
   private readonly salt: number;
   private readonly fns: (((r: Rec) => string) | null)[];
   private readonly profiles: string[][];
-  private readonly pieces: Piece[] = [];
+  /** Compiled attribute objects by sparse fieldset (`fields:a,b`; "" = the default payload). */
+  private readonly compiled = new Map<string, Piece[]>();
   private readonly head: Buffer;
   private readonly self: Buffer;
 
@@ -69,6 +72,7 @@ export class StreamGenerator {
     this.salt = hash2(strHash(def.name), seed);
     this.attrs = loadAttributes(def);
     this.attrNames = new Set(this.attrs.map((a) => a.name));
+    this.optIn = new Set(OPT_IN_ATTRIBUTES[def.type] ?? []);
     this.rels = compileRelationships(def, apiBase, countOf);
     this.timeField = def.cursorField ?? ["updatedAt", "createdAt", "timestamp"].find((n) => this.attrNames.has(n)) ?? null;
     this.fns = this.attrs.map((a) => this.recordFn(a));
@@ -77,7 +81,6 @@ export class StreamGenerator {
       const rng = new Rng(hash2(this.salt, 1000 + v));
       return this.attrs.map((a, k) => (this.fns[k] ? "" : variantValue(a, def.type, rng, timeline.startSec, t1)));
     });
-    this.compile();
     this.head = Buffer.from(`{"type":"${def.type}","id":`);
     this.self = Buffer.from(`,"links":{"self":"${apiBase}${def.path.slice(1)}/`);
   }
@@ -98,15 +101,18 @@ export class StreamGenerator {
   /** Writes the resource object of record i as UTF-8 JSON into `w`. */
   renderInto(w: ByteWriter, i: number, overlay?: Overlay, fields?: Set<string>): void {
     const r = this.rec(i, overlay);
-    if (!overlay && !fields) {
+    if (!overlay) {
       w.bytes(this.head);
       w.int(r.id);
-      w.bytes(ATTRS_OPEN);
-      for (const p of this.pieces) {
-        if (typeof p === "function") w.str(p(r));
-        else w.bytes(p[r.v] as Buffer);
+      const pieces = this.piecesFor(fields);
+      if (pieces.length > 0 || !fields) {
+        w.bytes(ATTRS_OPEN);
+        for (const p of pieces) {
+          if (typeof p === "function") w.str(p(r));
+          else w.bytes(p[r.v] as Buffer);
+        }
+        w.bytes(CLOSE);
       }
-      w.bytes(CLOSE);
     } else {
       w.bytes(this.head);
       w.int(r.id);
@@ -139,34 +145,50 @@ export class StreamGenerator {
     }
     for (const [name, text] of overlay?.attrs ?? []) if (!this.attrNames.has(name)) out.push([name, text]);
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return out.filter(([n]) => !fields || fields.has(n)).map(([n, t]) => `"${n}":${t}`);
+    return out.filter(([n]) => (fields ? fields.has(n) : !this.optIn.has(n))).map(([n, t]) => `"${n}":${t}`);
   }
 
-  /** Compiles the attribute object into pieces: runs of profile bytes (one Buffer per profile) and functions. */
-  private compile(): void {
+  /** The compiled attribute object for a sparse fieldset (undefined: the default payload), compiled once per fieldset. */
+  private piecesFor(fields?: Set<string>): Piece[] {
+    const key = fields ? `fields:${[...fields].sort().join(",")}` : "";
+    let pieces = this.compiled.get(key);
+    if (!pieces) {
+      pieces = this.compile(fields ? (name) => fields.has(name) : (name) => !this.optIn.has(name));
+      this.compiled.set(key, pieces);
+    }
+    return pieces;
+  }
+
+  /** Compiles the attribute object of the attributes `include` accepts into pieces: runs of profile bytes (one Buffer per profile) and functions. */
+  private compile(include: (name: string) => boolean): Piece[] {
+    const pieces: Piece[] = [];
     let run: string[] | null = null;
     const runs: string[][] = [];
     const append = (texts: (v: number) => string): void => {
       if (!run) {
         run = Array.from({ length: PROFILES }, () => "");
         runs.push(run);
-        this.pieces.push([]);
+        pieces.push([]);
       }
       for (let v = 0; v < PROFILES; v++) run[v] += texts(v);
     };
+    let first = true;
     this.attrs.forEach((a, k) => {
-      const key = `${k ? "," : ""}"${a.name}":`;
+      if (!include(a.name)) return;
+      const key = `${first ? "" : ","}"${a.name}":`;
+      first = false;
       const fn = this.fns[k];
       if (fn) {
         append(() => key);
-        this.pieces.push(fn);
+        pieces.push(fn);
         run = null;
       } else append((v) => key + (this.profiles[v] as string[])[k]);
     });
     let n = 0;
-    for (let k = 0; k < this.pieces.length; k++) {
-      if (typeof this.pieces[k] !== "function") this.pieces[k] = (runs[n++] as string[]).map((t) => Buffer.from(t));
+    for (let k = 0; k < pieces.length; k++) {
+      if (typeof pieces[k] !== "function") pieces[k] = (runs[n++] as string[]).map((t) => Buffer.from(t));
     }
+    return pieces;
   }
 
   /** The generator of a per-record attribute, or null if the attribute comes from the profiles. */

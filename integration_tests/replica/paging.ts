@@ -79,7 +79,7 @@ export function parseCollectionQuery(params: [string, string][], sd: StreamData)
     const rels = new Set(stream.relationships.map((r) => r.name));
     for (const f of fields) {
       if (!attrs.has(f) && !rels.has(f)) {
-        throw new ApiError(400, "fieldsParameter.unknownResourceField", "Unknown Resource Field", `'${f}' is not a field of '${stream.type}'.`, { parameter: `fields[${stream.type}]` });
+        throw unknownField(stream.type, f);
       }
     }
   }
@@ -100,6 +100,11 @@ export function parseCollectionQuery(params: [string, string][], sd: StreamData)
     count: p.get("count") === "true",
     params,
   };
+}
+
+/** The 400 for a sparse fieldset naming something that is not a field of `type` (outreach-api.md §4.4). */
+export function unknownField(type: string, field: string): ApiError {
+  return new ApiError(400, "fieldsParameter.unknownResourceField", "Unknown Resource Field", `'${field}' is not a field of '${type}'.`, { parameter: `fields[${type}]` });
 }
 
 /** Percent-encodes like Rails' `to_query` (space as `+`, only `*-._` and alphanumerics left bare). */

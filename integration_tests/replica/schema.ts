@@ -24,6 +24,13 @@ export type AttrKind =
   | "histogram";
 
 /** One attribute of a resource type. */
+/**
+ * Attributes left out of the default payload: they come back only when a sparse fieldset names them
+ * (outreach-api.md §3.3: prospect `contactHistogram`, from 2026-10-01; the replica imitates the API
+ * of today, after that date).
+ */
+export const OPT_IN_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = { prospect: ["contactHistogram"] };
+
 export interface AttrInfo {
   name: string;
   kind: AttrKind;

@@ -15,7 +15,7 @@ import { Control, type ReplicaParts } from "./control.js";
 import { Dataset } from "./data.js";
 import { ApiError, expiredJwt, gatewayPage, JSONAPI, jsonReply, missingScope, resourceNotFound, routeNotFound, unsupportedMediaType, type Reply } from "./errors.js";
 import { Faults } from "./faults.js";
-import { collectionDocument, parseCollectionQuery } from "./paging.js";
+import { collectionDocument, parseCollectionQuery, unknownField } from "./paging.js";
 import { RateLimiter } from "./ratelimit.js";
 import { RequestLog, type RequestRecord } from "./requestlog.js";
 
@@ -156,6 +156,8 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       } else {
         const q = parseCollectionQuery([...url.searchParams], sd);
         if (fault.ignoreUpperBound) for (const f of q.filters) f.hi = null;
+        const refused = fault.unknownFields.find((f) => q.fields?.has(f));
+        if (refused !== undefined) throw unknownField(stream.type, refused);
         const w = pool.writer();
         res.once("close", () => pool.release(w));
         body = collectionDocument(sd, q, apiBase, {
