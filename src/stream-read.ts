@@ -71,7 +71,6 @@ export class StreamRead {
     }
     try {
       await this.readPagesOf(w, progress);
-      this.checkpointer?.finish(w.lo);
     } catch (error) {
       this.failed = true;
       throw error;
@@ -79,7 +78,7 @@ export class StreamRead {
   }
 
   /**
-   * Reads the window's pages. A sparse fieldset the API refuses (400 fieldsParameter.unknownResourceField,
+   * Reads the window's pages and marks it complete (not when it stopped early). A sparse fieldset the API refuses (400 fieldsParameter.unknownResourceField,
    * outreach-api.md §4.4) on a window's first page is dropped for the rest of the stream, with a WARN:
    * every field the API sends by default is read instead.
    */
@@ -113,6 +112,7 @@ export class StreamRead {
         progress();
         if (!page.more) break;
       }
+      this.checkpointer?.finish(w.lo);
     } catch (error) {
       if (pages > 0 || !request.fields || !fieldsRefused(error)) throw error;
       if (this.request.fields) {
