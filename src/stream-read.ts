@@ -3,10 +3,11 @@
  * (airbyte-contract.md §4.1, §4.2).
  */
 import type { ConfiguredStream } from "./catalog.js";
+import { DELETES_KEY, type DeleteCheck } from "./delete-check.js";
 import { ConnectorError, failureTypeOf, messageOf } from "./errors.js";
 import type { OutreachClient } from "./http/client.js";
 import { UnreachableError } from "./http/network.js";
-import { errorTraceMessage, streamStateMessage, streamStatusMessage } from "./protocol/messages.js";
+import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "./protocol/messages.js";
 import type { MessageWriter } from "./protocol/writer.js";
 import { endPageAt, readPages, type Page, type PageRequest } from "./reader.js";
 import type { Session } from "./session.js";
@@ -44,6 +45,8 @@ export class StreamRead {
     private readonly request: PageRequest,
     initial: string | undefined,
     private readonly signal: AbortSignal,
+    /** The stream's delete check, when `detect_deletes_every_hours` applies to it. */
+    private readonly deletes?: DeleteCheck,
   ) {
     this.name = c.definition.name;
     const cursor = c.definition.cursorField;
@@ -65,10 +68,7 @@ export class StreamRead {
 
   /** Reads one window; stops early once another window of the stream failed. @throws what the reader throws */
   async readWindow(w: Window<string>, progress: () => void): Promise<void> {
-    if (!this.started) {
-      this.started = true;
-      await this.writer.write(streamStatusMessage(this.name, "STARTED"));
-    }
+    await this.begin(false);
     const request: PageRequest = {
       ...this.request,
       pageSize: this.pageSize,
@@ -103,18 +103,58 @@ export class StreamRead {
     }
   }
 
-  /** Writes one page: RUNNING when due, a checkpoint when the mark moved, the records. */
-  private async writePage(w: Window<string>, page: Page): Promise<void> {
-    if (!this.running || this.rateLimited) {
+  /** STARTED once; then, with `running`, RUNNING when due (first, or after a RATE_LIMITED one). */
+  private async begin(running = true): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      await this.writer.write(streamStatusMessage(this.name, "STARTED"));
+    }
+    if (running && (!this.running || this.rateLimited)) {
       this.running = true;
       this.rateLimited = false;
       await this.writer.write(streamStatusMessage(this.name, "RUNNING"));
     }
+  }
+
+  /** Writes one page: RUNNING when due, a checkpoint when the mark moved, the records. */
+  private async writePage(w: Window<string>, page: Page): Promise<void> {
+    await this.begin();
     const checkpoint = this.checkpointer?.beforePage(page.cursorValues);
     if (checkpoint) await this.writeState(checkpoint);
     await this.writer.writeRecords(this.name, page.records);
+    this.deletes?.noteRecords(page.records);
     if (this.checkpointer) this.checkpointer.afterPage(w.lo, page.cursorValues);
     else this.uncounted += page.records.length;
+  }
+
+  /**
+   * Runs the stream's delete check (src/delete-check.ts) with the stream's client: a STATE with its
+   * progress every few listing pages; once the listing completed, the tombstones and at once a
+   * STATE. A failed listing is a WARN naming the stream; the stream is read as usual. Never rejects.
+   */
+  async runDeleteCheck(): Promise<void> {
+    const check = this.deletes!;
+    try {
+      const result = await check.list(this.client, () => this.writeBeside(() => []), this.signal);
+      await this.writeBeside(() => check.commit(result));
+    } catch (error) {
+      if (!this.signal.aborted) await this.writer.write(logMessage("WARN", check.failure(error)));
+    }
+  }
+
+  /**
+   * Writes, after the pages queued before it, records that are not the cursor's (tombstones: not
+   * observed as cursor values, counted in the STATE) made by `make`, then at once a STATE at the
+   * current mark. Nothing once the stream failed or the read was stopped.
+   */
+  private writeBeside(make: () => string[]): Promise<void> {
+    return this.serial(async () => {
+      if (this.failed || this.signal.aborted || !this.checkpointer) return;
+      await this.begin();
+      const records = make();
+      if (records.length > 0) await this.writer.writeRecords(this.name, records);
+      await this.writeState(this.checkpointer.now(records.length));
+    });
   }
 
   /** The window `w` keeps `[lo, created.lo)`; `created` reads the rest. Logged for people (INFO). */
@@ -152,9 +192,13 @@ export class StreamRead {
     return true;
   }
 
-  /** A STATE; it carries the working page size when that is below `page_size` (used by the next sync). */
+  /**
+   * A STATE; it carries the working page size when that is below `page_size` (used by the next
+   * sync), and the delete check's state when there is one.
+   */
   private writeState(checkpoint: Checkpoint): Promise<void> {
-    const state = this.pageSize < this.session.config.pageSize ? { ...checkpoint.streamState, [PAGE_SIZE_KEY]: this.pageSize } : checkpoint.streamState;
+    const state: Record<string, unknown> = this.pageSize < this.session.config.pageSize ? { ...checkpoint.streamState, [PAGE_SIZE_KEY]: this.pageSize } : checkpoint.streamState;
+    if (this.deletes) state[DELETES_KEY] = this.deletes.stateValue();
     return this.writer.write(streamStateMessage(this.name, state, checkpoint.recordCount));
   }
 
