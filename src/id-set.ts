@@ -93,48 +93,65 @@ export class IdSet {
     return out;
   }
 
-  /** The set as maximal ranges `[start, end]` (both inclusive), ascending. */
-  *ranges(): Generator<[number, number]> {
+  /** Calls `f(start, end)` for each maximal range of the set (both inclusive), ascending. */
+  forEachRange(f: (start: number, end: number) => void): void {
     let start = -1;
     let end = -2;
     for (const key of [...this.chunks.keys()].sort((a, b) => a - b)) {
       const words = this.chunks.get(key)!;
       for (let w = 0; w < WORDS; w++) {
-        const word = words[w]!;
+        let word = words[w]!;
         if (word === 0) continue;
         const base = key * CHUNK_BITS + w * 32;
-        if (word === 0xffffffff) {
-          if (base === end + 1) end = base + 31;
+        // One step per run of set bits: its first bit, then the first clear bit above it.
+        while (word !== 0) {
+          const low = (word & -word) >>> 0;
+          const first = 31 - Math.clz32(low);
+          const clear = ~(word | (low - 1));
+          const last = clear === 0 ? 31 : 30 - Math.clz32(clear & -clear);
+          word = last === 31 ? 0 : word & ~((1 << (last + 1)) - 1);
+          if (base + first === end + 1) end = base + last;
           else {
-            if (start >= 0) yield [start, end];
-            [start, end] = [base, base + 31];
-          }
-          continue;
-        }
-        for (let b = 0; b < 32; b++) {
-          if ((word & (1 << b)) === 0) continue;
-          const id = base + b;
-          if (id === end + 1) end = id;
-          else {
-            if (start >= 0) yield [start, end];
-            start = end = id;
+            if (start >= 0) f(start, end);
+            start = base + first;
+            end = base + last;
           }
         }
       }
     }
-    if (start >= 0) yield [start, end];
+    if (start >= 0) f(start, end);
+  }
+
+  /** The set as maximal ranges `[start, end]` (both inclusive), ascending. */
+  ranges(): [number, number][] {
+    const out: [number, number][] = [];
+    this.forEachRange((a, b) => out.push([a, b]));
+    return out;
   }
 
   /** The text form (see the module comment). */
   encode(): string {
-    const bytes: number[] = [];
+    let bytes = Buffer.allocUnsafe(4096);
+    let at = 0;
     let previousEnd = -1;
-    for (const [start, end] of this.ranges()) {
-      varint(bytes, start - previousEnd - 1);
-      varint(bytes, end - start);
+    const varint = (n: number): void => {
+      if (at + 8 > bytes.length) {
+        const bigger = Buffer.allocUnsafe(bytes.length * 2);
+        bytes.copy(bigger, 0, 0, at);
+        bytes = bigger;
+      }
+      while (n >= 0x80) {
+        bytes[at++] = (n % 0x80) | 0x80;
+        n = Math.floor(n / 0x80);
+      }
+      bytes[at++] = n;
+    };
+    this.forEachRange((start, end) => {
+      varint(start - previousEnd - 1);
+      varint(end - start);
       previousEnd = end;
-    }
-    return TAG + deflateRawSync(Buffer.from(bytes)).toString("base64");
+    });
+    return TAG + deflateRawSync(bytes.subarray(0, at)).toString("base64");
   }
 
   /**
@@ -175,15 +192,6 @@ export class IdSet {
     }
     return set;
   }
-}
-
-/** Appends `n` (a non-negative safe integer) as a little-endian base-128 varint. */
-function varint(out: number[], n: number): void {
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
 }
 
 function popcount(x: number): number {

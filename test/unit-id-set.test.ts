@@ -13,17 +13,17 @@ const of = (ids: number[]): IdSet => {
 
 test("IdSet: the empty set round-trips and has no ranges", () => {
   const empty = new IdSet();
-  assert.deepEqual([...empty.ranges()], []);
+  assert.deepEqual(empty.ranges(), []);
   const back = IdSet.decode(empty.encode());
   assert.equal(back.size, 0);
-  assert.deepEqual([...back.ranges()], []);
+  assert.deepEqual(back.ranges(), []);
 });
 
 test("IdSet: ranges merge across words and chunks, in any insertion order", () => {
   const ids = [5, 3, 4, 0, 31, 32, 33, 65_535, 65_536, 65_537, 200_000, 1];
   const s = of(ids);
   assert.equal(s.size, ids.length);
-  assert.deepEqual([...s.ranges()], [[0, 1], [3, 5], [31, 33], [65_535, 65_537], [200_000, 200_000]]);
+  assert.deepEqual(s.ranges(), [[0, 1], [3, 5], [31, 33], [65_535, 65_537], [200_000, 200_000]]);
   s.add(4); // already there
   assert.equal(s.size, ids.length);
   assert.ok(s.has(65_536) && !s.has(2) && !s.has(-1) && !s.has(1.5));
@@ -32,7 +32,7 @@ test("IdSet: ranges merge across words and chunks, in any insertion order", () =
 test("IdSet: big ids (above 2^32, up to 2^53 - 1) round-trip", () => {
   const ids = [0, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 2 ** 40, Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER];
   const back = IdSet.decode(of(ids).encode());
-  assert.deepEqual([...back.ranges()].flatMap(([a, b]) => (a === b ? [a] : [a, b])), ids.slice(0, -2).concat([Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER]));
+  assert.deepEqual(back.ranges().flatMap(([a, b]) => (a === b ? [a] : [a, b])), ids.slice(0, -2).concat([Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER]));
   assert.equal(back.size, ids.length);
   assert.throws(() => new IdSet().add(-1), RangeError);
   assert.throws(() => new IdSet().add(2 ** 53), RangeError);
