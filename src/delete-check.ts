@@ -9,10 +9,11 @@
  * listed at the last check ∪ every id emitted as a record since (so a record created and deleted
  * between two checks is caught); `listing` = a check in progress, so a killed run resumes it.
  *
- * Kill safety: tombstones are written only once the listing completed, followed at once by a STATE
- * carrying the new `ids` and `checkedAt` (Airbyte commits records only with a following STATE,
- * airbyte-contract.md §4.2): a kill before it redoes the check; no tombstone is invented (an id
- * listed now is never one) and none is lost (the old ids stay in the state until then).
+ * Kill safety: tombstones are written only once the listing completed, and every STATE after them
+ * carries the new `ids` and `checkedAt`, every STATE before them the old ones (Airbyte commits
+ * records only with a following STATE, airbyte-contract.md §4.2): a kill before the next STATE
+ * redoes the check; no tombstone is invented (an id listed now is never one) and none is lost
+ * (the old ids stay in the state until then).
  */
 import type { ConfiguredStream } from "./catalog.js";
 import { InputError, messageOf } from "./errors.js";
@@ -171,7 +172,7 @@ export class DeleteCheck {
 
   /**
    * Commits a completed listing; call it in the step that writes the tombstones, right before them
-   * and the STATE that follows.
+   * (every later STATE then carries the new check).
    * @returns the tombstone records (JSON texts): one per id of K0 not listed, ascending
    */
   commit(result: ListingResult): string[] {

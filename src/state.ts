@@ -133,17 +133,20 @@ export class WindowCheckpointer {
 
   /**
    * A checkpoint at once, for a STATE emitted for another reason than the mark moving (the delete
-   * check's, src/delete-check.ts): at the mark, never below the last emitted or the initial value
-   * (so it never moves the state back); `{}` when there is none of them.
-   * @param extraRecords records written beside the cursor's (tombstones), counted in it
+   * check's progress, src/delete-check.ts): at the mark, never below the last emitted or the
+   * initial value (so it never moves the state back); `{}` when there is none of them.
    */
-  now(extraRecords = 0): Checkpoint {
+  now(): Checkpoint {
     let best = this.mark();
     for (const value of [this.emittedValue, this.initial]) {
       if (value !== undefined && (best === undefined || parseInstant(value) > best.ms)) best = { ms: parseInstant(value), value };
     }
-    this.uncounted += extraRecords;
     return this.take(best);
+  }
+
+  /** Records written beside the cursor's (tombstones): counted in the next checkpoint, never observed as cursor values. */
+  countBeside(records: number): void {
+    this.uncounted += records;
   }
 
   /** The low-water mark (see the module comment); undefined when there is none yet. */

@@ -129,14 +129,18 @@ export class StreamRead {
 
   /**
    * Runs the stream's delete check (src/delete-check.ts) with the stream's client: a STATE with its
-   * progress every few listing pages; once the listing completed, the tombstones and at once a
-   * STATE. A failed listing is a WARN naming the stream; the stream is read as usual. Never rejects.
+   * progress every few listing pages; once the listing completed, the tombstones, committed by the
+   * stream's next STATE (which carries the new check). That STATE is the next checkpoint or the
+   * final one, not one of its own: a STATE right after the tombstones could equal the final one
+   * with records between them (re-read records at the saved cursor), which fails the sync
+   * (airbyte-contract.md §4.2). A failed listing is a WARN naming the stream; the stream is read
+   * as usual. Never rejects.
    */
   async runDeleteCheck(): Promise<void> {
     const check = this.deletes!;
     try {
-      const result = await check.list(this.client, () => this.writeBeside(() => []), this.signal);
-      await this.writeBeside(() => check.commit(result));
+      const result = await check.list(this.client, () => this.writeBeside(() => [], true), this.signal);
+      await this.writeBeside(() => check.commit(result), false);
     } catch (error) {
       if (!this.signal.aborted) await this.writer.write(logMessage("WARN", check.failure(error)));
     }
@@ -144,16 +148,17 @@ export class StreamRead {
 
   /**
    * Writes, after the pages queued before it, records that are not the cursor's (tombstones: not
-   * observed as cursor values, counted in the STATE) made by `make`, then at once a STATE at the
-   * current mark. Nothing once the stream failed or the read was stopped.
+   * observed as cursor values, counted in the next STATE) made by `make`; with `state`, then at
+   * once a STATE at the current mark. Nothing once the stream failed or the read was stopped.
    */
-  private writeBeside(make: () => string[]): Promise<void> {
+  private writeBeside(make: () => string[], state: boolean): Promise<void> {
     return this.serial(async () => {
       if (this.failed || this.signal.aborted || !this.checkpointer) return;
       await this.begin();
       const records = make();
       if (records.length > 0) await this.writer.writeRecords(this.name, records);
-      await this.writeState(this.checkpointer.now(records.length));
+      this.checkpointer.countBeside(records.length);
+      if (state) await this.writeState(this.checkpointer.now());
     });
   }
 

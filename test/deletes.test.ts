@@ -33,7 +33,25 @@ async function sync(state: State[] | undefined, extra: Record<string, unknown> =
   const run = await runCli(await readArgs(r, { config, catalog: catalogFor(streams), ...(state ? { state } : {}) }), options);
   const control = run.messages.filter((m) => m.type === "CONTROL").at(-1);
   if (control) token = (control.control!.connectorConfig!.config as { refresh_token: string }).refresh_token;
+  if (!options.killAfterLines) assertStates(run);
   return { run, states: lastStates(run) as State[] };
+}
+
+/** Each STATE counts the records since the previous one (tombstones included); no two identical consecutive states with records between (airbyte-contract.md §4.2). */
+function assertStates(run: CliRun): void {
+  const since = new Map<string, number>();
+  const last = new Map<string, string>();
+  for (const m of run.messages) {
+    if (m.type === "RECORD") since.set(m.record!.stream, (since.get(m.record!.stream) ?? 0) + 1);
+    if (m.type !== "STATE") continue;
+    const name = m.state!.stream!.stream_descriptor.name;
+    const blob = JSON.stringify(m.state!.stream!.stream_state);
+    assert.equal(m.state!.sourceStats!.recordCount, since.get(name) ?? 0, `${name}: recordCount = records since its previous STATE`);
+    if ((since.get(name) ?? 0) > 0) assert.notEqual(blob, last.get(name), `${name}: identical consecutive states with records between`);
+    last.set(name, blob);
+    since.set(name, 0);
+  }
+  assert.deepEqual([...since].filter(([, n]) => n > 0), [], "no records after a stream's final STATE");
 }
 
 const tombstones = (run: CliRun, stream: string): Record<string, unknown>[] => recordsOf(run, stream).filter((x) => x[DELETED_AT_FIELD] !== undefined);
@@ -89,14 +107,25 @@ test("sync, delete prospects and accounts, sync again: one tombstone per deleted
     }
     assert.deepEqual(IdSet.decode(deletesOf(second.states, s).ids!).without(new IdSet()), r.control.listIds(s).ids, `${s}: the new set is the listed one`);
   }
-  // The tombstones are written once the listing completed, followed at once by a STATE counting them.
+  // The tombstones are committed by the stream's next STATE, which counts them and carries the new check.
   const lines = second.run.messages;
-  const lastTombstone = lines.findLastIndex((m) => m.type === "RECORD" && m.record!.stream === "prospects" && (m.record!.data as Record<string, unknown>)[DELETED_AT_FIELD] !== undefined);
-  const next = lines[lastTombstone + 1]!;
-  assert.equal(next.type, "STATE");
-  assert.equal(next.state!.stream!.stream_descriptor.name, "prospects");
-  const third = await sync(second.states);
+  const ofProspects = (m: (typeof lines)[number]): boolean => (m.type === "RECORD" && m.record!.stream === "prospects") || (m.type === "STATE" && m.state!.stream!.stream_descriptor.name === "prospects");
+  const own = lines.filter(ofProspects);
+  const lastTombstone = own.findLastIndex((m) => m.type === "RECORD" && (m.record!.data as Record<string, unknown>)[DELETED_AT_FIELD] !== undefined);
+  const committing = own.slice(lastTombstone).findIndex((m) => m.type === "STATE") + lastTombstone;
+  assert.ok(committing > lastTombstone, "a STATE follows the tombstones");
+  const state = own[committing]!.state!;
+  assert.equal((state.stream!.stream_state as { deletes: { checkedAt: string } }).deletes.checkedAt, tombstones(second.run, "prospects")[0]!.updatedAt);
+  const since = own.slice(0, committing).findLastIndex((m) => m.type === "STATE");
+  assert.equal(state.sourceStats!.recordCount, committing - since - 1, "its count covers the tombstones and records since the previous STATE");
+  for (const m of own.slice(0, lastTombstone)) {
+    if (m.type === "STATE") assert.equal((m.state!.stream!.stream_state as { deletes: { checkedAt: string } }).deletes.checkedAt, deletesOf(first.states, "prospects").checkedAt, "states before the tombstones keep the old check");
+  }
+  // Nothing changed: the listing (first, at concurrency 1) and the records re-read at the saved cursor
+  // still give states that differ whenever records lie between them (checked in sync()).
+  const third = await sync(second.states, { detect_deletes_every_hours: 0, concurrency: 1 });
   for (const s of STREAMS) assert.deepEqual(tombstones(third.run, s), [], `${s}: no tombstone twice`);
+  assert.ok(recordsOf(third.run, "prospects").length > 0, "records at the saved cursor are read again");
 });
 
 test("a record created and deleted between two checks gets its tombstone; an interval not yet due sends no listing request", async () => {
