@@ -144,14 +144,15 @@ test("a record created and deleted between two checks gets its tombstone; an int
   assert.deepEqual(idsOfTombstones(last.run, "accounts"), []);
 });
 
-test("a record deleted and re-created (a new id) and one bumped: only the deleted id is tombstoned", async () => {
+test("a record deleted and re-created (a new id) and one bumped: only the deleted id is tombstoned (record_format airbyte_v1)", async () => {
   const first = await sync(undefined);
   const [gone, bumped] = every("prospects", 500, 10);
   r.control.deleteRecords("prospects", [gone!]);
   const [again] = r.control.addRecords("prospects");
   r.control.updateRecords("prospects", [bumped!]);
-  const second = await sync(first.states);
+  const second = await sync(first.states, { detect_deletes_every_hours: 0, record_format: "airbyte_v1" });
   assert.deepEqual(idsOfTombstones(second.run, "prospects"), [gone]);
+  assert.deepEqual(Object.keys(tombstones(second.run, "prospects")[0]!).sort(), [DELETED_AT_FIELD, "id", "updatedAt"].sort(), "the same tombstone in airbyte_v1");
   const real = recordsOf(second.run, "prospects").filter((x) => x[DELETED_AT_FIELD] === undefined).map((x) => x.id);
   assert.ok(real.includes(again!.id) && real.includes(bumped));
 });
