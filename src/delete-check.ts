@@ -135,7 +135,8 @@ export class DeleteCheck {
    * `filter[id]=<after+1>..inf` (§5.1; never with newFilterSyntax, §5.2). Requests: one per 1,000
    * ids, plus one when the last page is followed by an empty one (≤ ceil(N/1000) + 1), plus one per
    * resumption.
-   * @param client the stream's client (same token, rate budget and retries as its pages)
+   * @param client the stream's client (same token, rate budget and retries as its pages; a page of
+   *   1,000 bare resource identifiers is ~100 KB, so 502/504 are retried like other 5xx, not halved)
    * @param checkpoint called after every LISTING_STATE_EVERY_PAGES pages (emits a STATE with the progress)
    * @returns the listing to commit; on failure the progress is dropped (the next check starts over,
    *   unless the run was stopped by a signal) and the error is thrown
