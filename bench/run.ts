@@ -10,10 +10,14 @@
  *   window    one 200k-record stream, 200 ms per page, concurrency 1 / 4 / 8: wall vs
  *             ceil(N/page_size) × latency / concurrency
  *   latency   100 ms per request, 12 streams: wall vs its lower bound at concurrency 4 / 8 / 12
+ *   deletes   detect_deletes_every_hours 0 on calls of 10k / 100k / 1M records (--quick: 10k / 100k):
+ *             a first check, 1 % deleted at random, a second check: its requests vs ceil(N/1000) + 1,
+ *             tombstones, the state's size (target <= 64 KB at 100k); a first sync of 100k calls
+ *             with and without the setting; and the IdSet text of dense ids with 1 % missing at random
  * Prints a table and writes bench/results/<timestamp>.json.
  * Options: --records N (cpu scenario sizes, comma-separated; default 200000,1000000), --quick
  *          (cpu at 200k only, window scenario at 50k records), --latency-ms N (default 100),
- *          --only cpu,requests,window,latency (a subset of the scenarios)
+ *          --only cpu,requests,window,latency,deletes (a subset of the scenarios)
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -23,7 +27,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import fetch from "node-fetch";
 import { ROOT } from "../scripts/lib/cli-runner.js";
+import { IdSet } from "../src/id-set.js";
 import { STREAMS } from "../src/streams.js";
+import { random } from "../test/helpers/random.js";
 
 const dist = (p: string): string => path.join(ROOT, "dist", p);
 const { values: opts } = parseArgs({
@@ -367,12 +373,87 @@ async function latencyScenario(latencyMs: number): Promise<void> {
   }
 }
 
+/**
+ * Delete detection (src/delete-check.ts) on `calls` (small records) of each size: a first read with
+ * `detect_deletes_every_hours` 0 from a cursor later than every record (so the run is the check:
+ * it lists every id and records the set), 1 % of the ids deleted at random, a second read from its
+ * state. Targets: requests of a check <= ceil(N/1000) + 1 (plus the one request of the empty
+ * incremental read), state <= 64 KB at 100k. Then the state's IdSet text alone for dense ids
+ * 1..N with 1 % missing at random (the shape of real Outreach ids, outreach-api.md §3.2).
+ */
+async function deletesScenario(counts: number[]): Promise<void> {
+  const rows: Record<string, unknown>[] = [];
+  log("deletes (calls, detect_deletes_every_hours 0; 1 % deleted at random between two checks)");
+  const later = [{ type: "STREAM", stream: { stream_descriptor: { name: "calls" }, stream_state: { updatedAt: "2100-01-01T00:00:00.000Z" } } }];
+  const deletesOf = (run: ProcessRun): { ids: string } => ((run.states.get("calls") as { stream: { stream_state: { deletes: { ids: string } } } }).stream.stream_state.deletes);
+  for (const count of counts) {
+    const replica = await ReplicaProcess.start({ records: { calls: count } });
+    try {
+      const first = await runConnector(replica, ["calls"], { detect_deletes_every_hours: 0 }, later);
+      const firstRequests = (await replica.takeRequests())["/api/v2/calls"] ?? 0;
+      const ids = IdSet.decode(deletesOf(first).ids).without(new IdSet());
+      const rand = random(count);
+      const gone = ids.filter(() => rand() < 0.01);
+      for (let i = 0; i < gone.length; i += 5_000) await replica.control("POST", "streams/calls/deletions", { ids: gone.slice(i, i + 5_000) });
+      const second = await runConnector(replica, ["calls"], { detect_deletes_every_hours: 0 }, [stateMessage(first)]);
+      const requests = (await replica.takeRequests())["/api/v2/calls"] ?? 0;
+      const stateBytes = JSON.stringify((second.states.get("calls") as { stream: { stream_state: unknown } }).stream.stream_state).length;
+      const target = Math.ceil(count / 1000) + 1;
+      log(
+        `  ${fmt(count)} calls: first check ${firstRequests - 1} listing requests in ${fmt(first.wallMs / 1000, 1)} s; ${fmt(gone.length)} deleted; ` +
+          `second check ${second.records} tombstones, ${requests - 1} listing requests (target <= ${fmt(target)}) + 1 incremental in ${fmt(second.wallMs / 1000, 1)} s, ` +
+          `peak RSS ${fmt(second.maxRssMb)} MB; stream state ${fmt(stateBytes)} bytes`,
+      );
+      if (second.records !== gone.length) throw new Error(`${second.records} tombstones for ${gone.length} deleted`);
+      rows.push({ records: count, deleted: gone.length, firstListingRequests: firstRequests - 1, listingRequests: requests - 1, target, tombstones: second.records, stateBytes, wallMs: second.wallMs, maxRssMb: second.maxRssMb });
+    } finally {
+      await replica.stop();
+    }
+  }
+  // The cost on a first sync, where every record's id is noted and every STATE carries the set.
+  const full = 100_000;
+  const replica = await ReplicaProcess.start({ records: { calls: full } });
+  try {
+    const off = await runConnector(replica, ["calls"]);
+    const on = await runConnector(replica, ["calls"], { detect_deletes_every_hours: 0 });
+    log(
+      `  first sync of ${fmt(full)} calls: ${fmt(off.wallMs / 1000, 1)} s, ${fmt(off.cpuMs / 1000, 1)} s CPU, ${fmt(off.maxRssMb)} MB without the setting; ` +
+        `${fmt(on.wallMs / 1000, 1)} s, ${fmt(on.cpuMs / 1000, 1)} s CPU, ${fmt(on.maxRssMb)} MB with it (listing included)`,
+    );
+    results.deletesFirstSync = { records: full, off: { ...off, states: undefined }, on: { ...on, states: undefined } };
+  } finally {
+    await replica.stop();
+  }
+  const dense: Record<string, unknown>[] = [];
+  for (const count of [10_000, 100_000, 1_000_000]) {
+    const rand = random(count + 1);
+    const set = new IdSet();
+    for (let id = 1; id <= count; id++) if (rand() >= 0.01) set.add(id);
+    let text = "";
+    let encodeMs = Infinity;
+    for (let k = 0; k < 5; k++) {
+      const started = performance.now();
+      text = set.encode();
+      encodeMs = Math.min(encodeMs, performance.now() - started); // warm: the best of five
+    }
+    dense.push({ ids: count, bytes: text.length, encodeMs });
+    log(`  dense ids 1..${fmt(count)}, 1 % missing at random: IdSet text ${fmt(text.length)} bytes, encoded in ${fmt(encodeMs, 1)} ms`);
+  }
+  results.deletes = { replica: rows, dense };
+}
+
+/** The STATE message of a run's calls stream, as input state. */
+function stateMessage(run: ProcessRun): unknown {
+  return run.states.get("calls");
+}
+
 const run = (name: string): boolean => opts.only === undefined || opts.only.split(",").includes(name);
 const sizes = opts.records ? opts.records.split(",").map(Number) : opts.quick ? [200_000] : [200_000, 1_000_000];
 if (run("cpu")) await cpuScenario(sizes);
 if (run("requests")) await requestsScenario();
 if (run("window")) await windowScenario(opts.quick ? 50_000 : 200_000, 200);
 if (run("latency")) await latencyScenario(Number(opts["latency-ms"]));
+if (run("deletes")) await deletesScenario(opts.quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]);
 const out = path.join(ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, JSON.stringify(results, null, 2));

@@ -46,6 +46,11 @@ export interface ResolvedConfig {
   /** Shape of relationship fields in records and discovered schemas (record-format.ts); default `ids`. */
   recordFormat: RecordFormat;
   /**
+   * `detect_deletes_every_hours` in ms: how old an incremental stream's last delete check may be
+   * before the next sync lists its ids again (0 = every sync; src/delete-check.ts); undefined = never.
+   */
+  detectDeletesEveryMs?: number;
+  /**
    * Things that are allowed but most likely a mistake, each a message naming the file and field,
    * for the command to emit as WARN LOG messages: unknown top-level keys (with the closest field
    * of spec.json), a `start_date` later than now.
@@ -192,6 +197,7 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
     ...accessTokenOf(raw),
     ...(raw.token_file ? { tokenFile: path.resolve(raw.token_file) } : {}),
     recordFormat: pick<RecordFormat>("record_format"),
+    ...(raw.detect_deletes_every_hours === undefined ? {} : { detectDeletesEveryMs: raw.detect_deletes_every_hours * 3_600_000 }),
     warnings,
   };
 }

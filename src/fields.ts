@@ -10,6 +10,7 @@
  * schema does not declare are not requested (that is the only data a deselected column drops).
  */
 import type { ConfiguredStream } from "./catalog.js";
+import { DELETED_AT_FIELD } from "./delete-check.js";
 import { attributeNames, namesOf, streamSchema, type RecordFormat } from "./record-format.js";
 import type { StreamDefinition } from "./streams.js";
 
@@ -63,7 +64,7 @@ export function sparseFields(c: ConfiguredStream, format: RecordFormat): FieldSe
   const offered = streamSchema(stream, format).properties;
   const attributes = attributeNames(stream);
   const relByField = relationshipByField(stream);
-  const selected = c.selectedProperties.filter((p) => p !== "id");
+  const selected = c.selectedProperties.filter((p) => p !== "id" && p !== DELETED_AT_FIELD); // set by the source (delete-check.ts)
   const why = `${stream.name}: requesting all fields because`;
   const unknown = selected.filter((p) => !attributes.has(p) && !relByField.has(p));
   if (unknown.length > 0) {

@@ -39,6 +39,8 @@ export class WindowCheckpointer {
   private maxMs = -Infinity;
   private maxValue: string | undefined;
   private emittedMs = -Infinity;
+  private emittedValue: string | undefined;
+  private readonly initial: string | undefined;
   private uncounted = 0;
 
   /**
@@ -52,6 +54,7 @@ export class WindowCheckpointer {
     initial?: string,
   ) {
     this.spans = [{ lo: lowerMs, lastMs: -Infinity, lastValue: undefined, done: false }];
+    this.initial = initial;
     if (initial !== undefined) this.observe(initial);
   }
 
@@ -128,6 +131,24 @@ export class WindowCheckpointer {
     return this.uncounted > 0 && mark !== undefined && mark.ms > this.emittedMs ? this.take(mark) : undefined;
   }
 
+  /**
+   * A checkpoint at once, for a STATE emitted for another reason than the mark moving (the delete
+   * check's progress, src/delete-check.ts): at the mark, never below the last emitted or the
+   * initial value (so it never moves the state back); `{}` when there is none of them.
+   */
+  now(): Checkpoint {
+    let best = this.mark();
+    for (const value of [this.emittedValue, this.initial]) {
+      if (value !== undefined && (best === undefined || parseInstant(value) > best.ms)) best = { ms: parseInstant(value), value };
+    }
+    return this.take(best);
+  }
+
+  /** Records written beside the cursor's (tombstones): counted in the next checkpoint, never observed as cursor values. */
+  countBeside(records: number): void {
+    this.uncounted += records;
+  }
+
   /** The low-water mark (see the module comment); undefined when there is none yet. */
   private mark(): { ms: number; value: string } | undefined {
     const open = this.spans.find((s) => !s.done);
@@ -142,7 +163,10 @@ export class WindowCheckpointer {
       streamState: mark === undefined ? {} : { [this.cursorField]: mark.value },
       recordCount: this.uncounted,
     };
-    if (mark) this.emittedMs = Math.max(this.emittedMs, mark.ms);
+    if (mark && mark.ms >= this.emittedMs) {
+      this.emittedMs = mark.ms;
+      this.emittedValue = mark.value;
+    }
     this.uncounted = 0;
     return checkpoint;
   }

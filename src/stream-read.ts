@@ -3,6 +3,7 @@
  * (airbyte-contract.md §4.1, §4.2).
  */
 import type { ConfiguredStream } from "./catalog.js";
+import { DELETES_KEY, type DeleteCheck } from "./delete-check.js";
 import { ConnectorError, failureTypeOf, messageOf } from "./errors.js";
 import type { OutreachClient } from "./http/client.js";
 import { UnreachableError } from "./http/network.js";
@@ -44,6 +45,8 @@ export class StreamRead {
     private request: PageRequest,
     initial: string | undefined,
     private readonly signal: AbortSignal,
+    /** The stream's delete check, when `detect_deletes_every_hours` applies to it. */
+    private readonly deletes?: DeleteCheck,
   ) {
     this.name = c.definition.name;
     const cursor = c.definition.cursorField;
@@ -65,10 +68,7 @@ export class StreamRead {
 
   /** Reads one window; stops early once another window of the stream failed. @throws what the reader throws */
   async readWindow(w: Window<string>, progress: () => void): Promise<void> {
-    if (!this.started) {
-      this.started = true;
-      await this.writer.write(streamStatusMessage(this.name, "STARTED"));
-    }
+    await this.begin(false);
     try {
       await this.readPagesOf(w, progress);
     } catch (error) {
@@ -124,18 +124,63 @@ export class StreamRead {
     }
   }
 
-  /** Writes one page: RUNNING when due, a checkpoint when the mark moved, the records. */
-  private async writePage(w: Window<string>, page: Page): Promise<void> {
-    if (!this.running || this.rateLimited) {
+  /** STARTED once; then, with `running`, RUNNING when due (first, or after a RATE_LIMITED one). */
+  private async begin(running = true): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      await this.writer.write(streamStatusMessage(this.name, "STARTED"));
+    }
+    if (running && (!this.running || this.rateLimited)) {
       this.running = true;
       this.rateLimited = false;
       await this.writer.write(streamStatusMessage(this.name, "RUNNING"));
     }
+  }
+
+  /** Writes one page: RUNNING when due, a checkpoint when the mark moved, the records. */
+  private async writePage(w: Window<string>, page: Page): Promise<void> {
+    await this.begin();
     const checkpoint = this.checkpointer?.beforePage(page.cursorValues);
     if (checkpoint) await this.writeState(checkpoint);
     await this.writer.writeRecords(this.name, page.records);
+    this.deletes?.noteRecords(page.records);
     if (this.checkpointer) this.checkpointer.afterPage(w.lo, page.cursorValues);
     else this.uncounted += page.records.length;
+  }
+
+  /**
+   * Runs the stream's delete check (src/delete-check.ts) with the stream's client: a STATE with its
+   * progress every few listing pages; once the listing completed, the tombstones, committed by the
+   * stream's next STATE (which carries the new check). That STATE is the next checkpoint or the
+   * final one, not one of its own: a STATE right after the tombstones could equal the final one
+   * with records between them (re-read records at the saved cursor), which fails the sync
+   * (airbyte-contract.md §4.2). A failed listing is a WARN naming the stream; the stream is read
+   * as usual. Never rejects.
+   */
+  async runDeleteCheck(): Promise<void> {
+    const check = this.deletes!;
+    try {
+      const result = await check.list(this.client, () => this.writeBeside(() => [], true), this.signal);
+      await this.writeBeside(() => check.commit(result), false);
+    } catch (error) {
+      if (!this.signal.aborted) await this.writer.write(logMessage("WARN", check.failure(error)));
+    }
+  }
+
+  /**
+   * Writes, after the pages queued before it, records that are not the cursor's (tombstones: not
+   * observed as cursor values, counted in the next STATE) made by `make`; with `state`, then at
+   * once a STATE at the current mark. Nothing once the stream failed or the read was stopped.
+   */
+  private writeBeside(make: () => string[], state: boolean): Promise<void> {
+    return this.serial(async () => {
+      if (this.failed || this.signal.aborted || !this.checkpointer) return;
+      await this.begin();
+      const records = make();
+      if (records.length > 0) await this.writer.writeRecords(this.name, records);
+      this.checkpointer.countBeside(records.length);
+      if (state) await this.writeState(this.checkpointer.now());
+    });
   }
 
   /** The window `w` keeps `[lo, created.lo)`; `created` reads the rest. Logged for people (INFO). */
@@ -173,9 +218,13 @@ export class StreamRead {
     return true;
   }
 
-  /** A STATE; it carries the working page size when that is below `page_size` (used by the next sync). */
+  /**
+   * A STATE; it carries the working page size when that is below `page_size` (used by the next
+   * sync), and the delete check's state when there is one.
+   */
   private writeState(checkpoint: Checkpoint): Promise<void> {
-    const state = this.pageSize < this.session.config.pageSize ? { ...checkpoint.streamState, [PAGE_SIZE_KEY]: this.pageSize } : checkpoint.streamState;
+    const state: Record<string, unknown> = this.pageSize < this.session.config.pageSize ? { ...checkpoint.streamState, [PAGE_SIZE_KEY]: this.pageSize } : checkpoint.streamState;
+    if (this.deletes) state[DELETES_KEY] = this.deletes.stateValue();
     return this.writer.write(streamStateMessage(this.name, state, checkpoint.recordCount));
   }
 

@@ -24,6 +24,7 @@ import {
   filterOutput, fullRefreshOnly, objectPaths, records, schemaPaths, states, strictRecords, suiteTests, valueAt, type ConfiguredCatalog,
 } from "./helpers/cat.js";
 import { replica, type Replica } from "./helpers/replica.js";
+import { assertStateCounts } from "./helpers/resilience.js";
 
 const [basicRead] = suiteTests("basic_read");
 const [fullRefresh] = suiteTests("full_refresh");
@@ -138,19 +139,7 @@ test("basic_read: test_read — validate_state_messages: a STATE per stream, STR
 });
 
 test("basic_read: state recordCount adds up to the records, no identical consecutive states with records between (airbyte-contract.md §4.2)", () => {
-  const since = new Map<string, number>();
-  const last = new Map<string, string>();
-  for (const m of read.messages) {
-    if (m.type === "RECORD") since.set(m.record!.stream, (since.get(m.record!.stream) ?? 0) + 1);
-    if (m.type !== "STATE") continue;
-    const name = m.state!.stream!.stream_descriptor.name;
-    const blob = JSON.stringify(m.state!.stream!.stream_state);
-    assert.equal(m.state!.sourceStats!.recordCount, since.get(name) ?? 0, `${name}: recordCount = records since its previous STATE`);
-    if ((since.get(name) ?? 0) > 0) assert.notEqual(blob, last.get(name), `${name}: identical consecutive states`);
-    last.set(name, blob);
-    since.set(name, 0);
-  }
-  assert.deepEqual([...since].filter(([, n]) => n > 0), [], "no records after a stream's final STATE");
+  assertStateCounts(read);
 });
 
 test("basic_read: test_airbyte_trace_message_on_failure — an invalid catalog gives a TRACE ERROR (non-zero exit, config_error naming the field: beyond CAT)", async () => {

@@ -217,6 +217,30 @@ test("control: added and updated records come last in an incremental read; ids l
   assert.equal((await fixture.client.get("prospects/6")).status, 404);
 });
 
+test("control: deleted records leave every collection, the id list and single reads; their ids are not reused", async () => {
+  const c = fixture.replica.control;
+  const all = c.listIds("prospects").ids!;
+  const gone = [all[0]!, all[1]!, all[40]!, all.at(-1)!];
+  const [updated] = c.updateRecords("prospects", [all[50]!]);
+  c.deleteRecords("prospects", [...gone.slice(0, 3), updated!.id]);
+  const res = await fetch(`${fixture.replica.controlUrl}streams/prospects/deletions`, { method: "POST", body: JSON.stringify({ ids: [gone[3]] }) });
+  assert.deepEqual(((await res.json()) as { deleted: number[] }).deleted, [gone[3]]);
+  const left = all.filter((id) => !gone.includes(id) && id !== updated!.id);
+  assert.deepEqual(c.listIds("prospects"), { count: left.length, ids: left });
+  for (const query of [INCREMENTAL, "sort=id", "sort=id&filter[id]=1..inf", `sort=id&filter[id]=${all[30]}..inf`, "sort=-updatedAt", "sort=firstName"]) {
+    const walked = ids(await fixture.client.walk(`prospects?${query}&page[size]=7&fields[prospect]=`));
+    const expected = query.includes(`${all[30]}..`) ? left.filter((id) => id >= all[30]!) : left;
+    assert.deepEqual([...walked].sort((x, y) => x - y), expected, query);
+  }
+  const bare = await fixture.client.page("prospects?sort=id&page[size]=2&fields[prospect]=");
+  assert.deepEqual(bare.data.map((r) => Object.keys(r).sort()), [["id", "links", "type"], ["id", "links", "type"]], "an empty fieldset: type and id only");
+  assert.equal((await fixture.client.get(`prospects/${gone[0]}`)).status, 404);
+  assert.throws(() => c.updateRecords("prospects", [gone[0]!]), /no record with id/);
+  assert.throws(() => c.deleteRecords("prospects", [gone[0]!]), /no record with id/);
+  const [again] = c.addRecords("prospects");
+  assert.ok(again!.id > Math.max(...all), "a new record gets a new id");
+});
+
 test("data is deterministic per seed", async () => {
   const other = await startReplica();
   try {

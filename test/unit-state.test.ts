@@ -151,3 +151,25 @@ test("random schedules of splits and pages: every state covers all records below
     assert.equal(states.at(-1)!.streamState.updatedAt, t(cursor[cursor.length - 1]!));
   }
 });
+
+test("now() (the delete check's progress STATE): at the mark, else the last emitted or input value, never backwards; countBeside() counts without moving", () => {
+  const c = new WindowCheckpointer("updatedAt", ms(5), t(5));
+  c.countBeside(3); // tombstones before any page: counted, not a cursor value
+  assert.deepEqual(c.now(), { streamState: { updatedAt: t(5) }, recordCount: 3 }, "the input value before any page");
+  const out: [string | undefined, number][] = [];
+  page(c, ms(5), [t(6), t(7)], out);
+  assert.deepEqual(c.now(), { streamState: { updatedAt: t(7) }, recordCount: 2 });
+  c.split(ms(5), ms(20));
+  page(c, ms(20), [t(21)], out);
+  // The mark is still the first window's position (t7), equal to the last emitted value.
+  assert.deepEqual(c.now(), { streamState: { updatedAt: t(7) }, recordCount: 1 });
+  c.countBeside(2);
+  page(c, ms(5), [t(8)], out);
+  page(c, ms(5), [t(9)], out);
+  assert.deepEqual(out, [[t(8), 3]], "the tombstones and the page before are counted in the next checkpoint");
+  c.finish(ms(5));
+  c.finish(ms(20));
+  assert.deepEqual(c.final(), { streamState: { updatedAt: t(21) }, recordCount: 1 });
+  const empty = new WindowCheckpointer("updatedAt");
+  assert.deepEqual(empty.now(), { streamState: {}, recordCount: 0 }, "no value at all: no cursor");
+});

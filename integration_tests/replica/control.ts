@@ -77,10 +77,26 @@ export class Control {
     return indices.map((i) => JSON.parse(sd.render(i)) as Resource);
   }
 
-  /** Every id of a stream (ascending), or only the count when the stream is larger than 200,000 records. */
+  /**
+   * Deletes records for good (as a user deleting them in Outreach: they stop appearing in every
+   * collection, no trace is left, their ids are not reused). Returns the ids deleted.
+   * @throws Error for an id the stream does not hold (or no longer holds)
+   */
+  deleteRecords(stream: string, ids: number[]): number[] {
+    const sd = this.stream(stream);
+    const indices = ids.map((id) => {
+      const i = sd.indexOf(id);
+      if (i < 0) throw new Error(`${stream}: no record with id ${id}`);
+      return i;
+    });
+    sd.delete(indices);
+    return ids;
+  }
+
+  /** Every id of a stream (ascending), or only the count when the stream holds more than 200,000 records. */
   listIds(stream: string): { count: number; ids?: number[] } {
     const sd = this.stream(stream);
-    const count = sd.total();
+    const count = sd.live();
     return count > 200_000 ? { count } : { count, ids: sd.ids() };
   }
 
@@ -161,11 +177,12 @@ export class Control {
     const b = (body ?? {}) as Record<string, unknown>;
     const ok = (v: unknown): Reply => jsonReply(200, v ?? { ok: true });
     try {
-      const m = /^\/streams\/([a-z_]+)\/(records|updates|ids)$/.exec(path);
+      const m = /^\/streams\/([a-z_]+)\/(records|updates|ids|deletions)$/.exec(path);
       if (m) {
         const [, stream, what] = m as unknown as [string, string, string];
         if (what === "ids" && method === "GET") return ok(this.listIds(stream));
         if (what === "records" && method === "POST") return ok({ data: this.addRecords(stream, b as { count?: number; attributes?: Record<string, unknown> }) });
+        if (what === "deletions" && method === "POST") return ok({ deleted: this.deleteRecords(stream, (b.ids ?? []) as number[]) });
         if (what === "updates" && method === "POST") return ok({ data: this.updateRecords(stream, (b.ids ?? []) as number[], b.attributes as Record<string, unknown> | undefined) });
       }
       const route = `${method} ${path}`;

@@ -45,6 +45,8 @@ export class StreamData {
   private added = 0;
   private holes: number[] = [];
   private tail: number[] = [];
+  /** Indices of deleted records, ascending (`Control.deleteRecords`). */
+  private deleted: number[] = [];
   private parsed: { version: number; rows: Parsed[] } | null = null;
   private version = 0;
 
@@ -63,10 +65,34 @@ export class StreamData {
     return this.timeline.count + this.added;
   }
 
-  /** The index of the record with this id, or -1. */
+  /** Number of records that exist (added and base ones, less the deleted). */
+  live(): number {
+    return this.total() - this.deleted.length;
+  }
+
+  /** The index of the record with this id, or -1 (also for a deleted one). */
   indexOf(id: number): number {
     const i = this.timeline.indexOfId(id);
-    return i >= 0 && i < this.total() ? i : -1;
+    return i >= 0 && i < this.total() && !this.isDeleted(i) ? i : -1;
+  }
+
+  private isDeleted(i: number): boolean {
+    const k = sortedIndex(this.deleted, i);
+    return this.deleted[k] === i;
+  }
+
+  /**
+   * Deletes records for good: they leave every collection and `ids()`; their ids are never given
+   * again (added records get new ones), as in Outreach (outreach-api.md §9 #14).
+   */
+  delete(indices: number[]): void {
+    for (const i of indices) {
+      if (this.isDeleted(i)) continue;
+      this.deleted.splice(sortedIndex(this.deleted, i), 0, i);
+      if (i < this.timeline.count && !this.entries.has(i)) this.holes.splice(sortedIndex(this.holes, i), 0, i);
+      this.tail = this.tail.filter((t) => t !== i);
+    }
+    this.version++;
   }
 
   /** Resource object JSON text of record i. */
@@ -81,7 +107,9 @@ export class StreamData {
 
   /** Every record id (ascending). */
   ids(): number[] {
-    return Array.from({ length: this.total() }, (_, i) => this.timeline.idOf(i));
+    return Array.from({ length: this.total() }, (_, i) => i)
+      .filter((i) => !this.isDeleted(i))
+      .map((i) => this.timeline.idOf(i));
   }
 
   /** Layers attribute changes (JSON texts) and a new cursor second over records (new indices are added records). */
@@ -114,6 +142,7 @@ export class StreamData {
     this.added = 0;
     this.holes = [];
     this.tail = [];
+    this.deleted = [];
     this.parsed = null;
     this.version++;
   }
@@ -124,7 +153,8 @@ export class StreamData {
     const tf = this.gen.timeField;
     const byId = sort.length === 0 || (sort.length === 1 && sort[0]?.field === "id" && !sort[0].desc);
     if (byId) {
-      const picked = idSelection(q.filters, this.total(), (id) => this.indexOf(id), (i) => this.timeline.idOf(i));
+      const selected = idSelection(q.filters, this.total(), (id) => this.indexOf(id), (i) => this.timeline.idOf(i));
+      const picked = selected && withoutDeleted(selected, this.deleted);
       if (picked) {
         const key = (k: number): Keyset => {
           const id = this.timeline.idOf(picked.at(k));
@@ -185,7 +215,9 @@ export class StreamData {
         `The replica serves this filter/sort combination only for streams up to ${SLOW_PATH_LIMIT} records; sort by the cursor field and filter only on it.`);
     }
     if (!this.parsed || this.parsed.version !== this.version) {
-      const rows = Array.from({ length: this.total() }, (_, i) => ({ ...(JSON.parse(this.render(i)) as Parsed), index: i }));
+      const rows = Array.from({ length: this.total() }, (_, i) => i)
+        .filter((i) => !this.isDeleted(i))
+        .map((i) => ({ ...(JSON.parse(this.render(i)) as Parsed), index: i }));
       this.parsed = { version: this.version, rows };
     }
     const keyOf = (p: Parsed): Keyset => ({ sv: q.sort.map((s) => sortValue(p, s)), id: p.id });
@@ -193,6 +225,36 @@ export class StreamData {
     rows.sort((a, b) => compareKeys(q.sort, a.key, b.key));
     return { length: rows.length, at: (k) => rows[k]?.p.index ?? -1, key: (k) => (rows[k] as { key: Keyset }).key };
   }
+}
+
+/**
+ * An ascending list of indices without the deleted ones (ascending): position k maps to the k-th
+ * index that is not deleted, found by binary search over the deleted list.
+ */
+function withoutDeleted(list: { length: number; at(k: number): number }, deleted: readonly number[]): { length: number; at(k: number): number } {
+  if (deleted.length === 0 || list.length === 0) return list;
+  const first = list.at(0);
+  const last = list.at(list.length - 1);
+  const inside = deleted.filter((d) => d >= first && d <= last);
+  // A contiguous selection (an id range): skip the deleted indices arithmetically.
+  if (last - first + 1 === list.length) {
+    // before[j] = indices kept before inside[j] = inside[j] - first - j (non-decreasing).
+    const at = (k: number): number => {
+      let lo = 0;
+      let hi = inside.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (inside[mid]! - first - mid <= k) lo = mid + 1;
+        else hi = mid;
+      }
+      return first + k + lo;
+    };
+    return { length: list.length - inside.length, at };
+  }
+  const kept: number[] = [];
+  const gone = new Set(inside);
+  for (let k = 0; k < list.length; k++) if (!gone.has(list.at(k))) kept.push(list.at(k));
+  return { length: kept.length, at: (k) => kept[k]! };
 }
 
 function sortValue(p: Parsed, s: SortKey): ReturnType<typeof comparable> {

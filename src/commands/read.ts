@@ -10,6 +10,7 @@
  */
 import { cursorFromState, loadCatalog, loadState, pageSizeFromState, type ConfiguredStream, type InputState } from "../catalog.js";
 import { loadConfig } from "../config.js";
+import { DELETES_KEY, deleteChecks, withDeleteChecks } from "../delete-check.js";
 import { AuthError, failureTypeOf, messageOf } from "../errors.js";
 import { UnreachableError } from "../http/network.js";
 import { errorTraceMessage, logMessage } from "../protocol/messages.js";
@@ -54,6 +55,7 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   }
   // Validate every stream's state before reading anything.
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile, config.recordFormat) }));
+  const checks = deleteChecks(configured, state, stateFile, config.detectDeletesEveryMs, Date.now());
   for (const r of requests) if (r.request.info) await writer.write(logMessage("INFO", r.request.info));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
   const cursorFields = new Map(configured.map((c) => [c.definition.name, c.definition.cursorField] as const));
@@ -67,13 +69,13 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const failures: { stream: string; error: unknown }[] = [];
   const skipped: string[] = [];
   const runs = new Map<string, StreamRead>();
-  await runWindows(readOrder([...byName.keys()]), config.concurrency, Date.now(), {
+  const scheduled = withDeleteChecks(readOrder([...byName.keys()]), {
     start: (name) => {
       if (signal.aborted || writer.isClosed) return undefined;
       // Refused credentials or an unreachable API fail every stream alike: start no more streams.
       if (failures.some((f) => stopsRead(f.error))) return void skipped.push(name);
       const { configured: c, request } = byName.get(name)!;
-      const run = new StreamRead(session, writer, c, request.request, request.initial, signal);
+      const run = new StreamRead(session, writer, c, request.request, request.initial, signal, checks.get(name));
       runs.set(name, run);
       return run.lowerMs;
     },
@@ -83,7 +85,8 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
     end: async (name, error) => {
       if (await runs.get(name)!.end(error)) failures.push({ stream: name, error });
     },
-  });
+  }, checks, (check) => runs.get(check.stream.name)!.runDeleteCheck());
+  await runWindows(scheduled.streams, config.concurrency, Date.now(), scheduled.hooks);
   const unreachable = failures.find((f) => f.error instanceof UnreachableError)?.error as UnreachableError | undefined;
   const stopped = signal.aborted ? messageOf(signal.reason) : unreachable?.message;
   const notStarted = [...byName.keys()].filter((name) => !report.streams.has(name));
@@ -133,7 +136,7 @@ async function warnAboutState(
   for (const c of configured) {
     const cursor = c.definition.cursorField;
     const blob = state.get(c.definition.name);
-    const keys = Object.keys(blob ?? {}).filter((k) => k !== PAGE_SIZE_KEY);
+    const keys = Object.keys(blob ?? {}).filter((k) => k !== PAGE_SIZE_KEY && k !== DELETES_KEY);
     if (cursor && c.syncMode === "incremental" && blob && keys.length > 0 && (blob[cursor] === undefined || blob[cursor] === null)) {
       await writer.write(
         logMessage(

@@ -54,6 +54,10 @@ export type OAuthTokenURL = string;
  */
 export type RecordFormat = "ids" | "airbyte_v1";
 /**
+ * Optional. When set, incremental streams list the ids that exist (about one request per 1,000 records) when their last check is older than this many hours (0: on every sync), and emit a tombstone record, with _ab_cdc_deleted_at set, for each record deleted in Outreach since the previous check. Leave it out to never check.
+ */
+export type DetectDeletedRecordsEveryHours = number;
+/**
  * Optional path of a JSON file where the connector keeps the tokens it mints (refresh token, access token, expiry; never the client secret), for hosts that ignore CONTROL messages (Meltano, a plain docker run). Read at start when present, rewritten atomically after every mint, mode 0600. Mount its folder into the container. Empty = none.
  */
 export type TokenFile = string;
@@ -80,6 +84,7 @@ export interface Config {
   base_url?: APIBaseURL;
   token_url?: OAuthTokenURL;
   record_format?: RecordFormat;
+  detect_deletes_every_hours?: DetectDeletedRecordsEveryHours;
   token_file?: TokenFile;
   access_token?: AccessToken;
   token_expiry_date?: AccessTokenExpiry;

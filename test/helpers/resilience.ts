@@ -132,3 +132,24 @@ export async function assertResumeLosesNothing(r: Replica, stopped: CliRun, conf
     assert.deepEqual(r.control.listIds(s).ids!.filter((id) => !union.has(id)), [], `${s}: nothing lost`);
   }
 }
+
+/**
+ * Each STATE of a run counts the records of its stream since the previous one; no two identical
+ * consecutive states of a stream with records between them; no record after a stream's final
+ * STATE (airbyte-contract.md §4.2).
+ */
+export function assertStateCounts(run: Pick<CliRun, "messages">): void {
+  const since = new Map<string, number>();
+  const last = new Map<string, string>();
+  for (const m of run.messages) {
+    if (m.type === "RECORD") since.set(m.record!.stream, (since.get(m.record!.stream) ?? 0) + 1);
+    if (m.type !== "STATE") continue;
+    const name = m.state!.stream!.stream_descriptor.name;
+    const blob = JSON.stringify(m.state!.stream!.stream_state);
+    assert.equal(m.state!.sourceStats!.recordCount, since.get(name) ?? 0, `${name}: recordCount = records since its previous STATE`);
+    if ((since.get(name) ?? 0) > 0) assert.notEqual(blob, last.get(name), `${name}: identical consecutive states`);
+    last.set(name, blob);
+    since.set(name, 0);
+  }
+  assert.deepEqual([...since].filter(([, n]) => n > 0), [], "no records after a stream's final STATE");
+}
