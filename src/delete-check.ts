@@ -46,6 +46,12 @@ interface Listing {
   startedAt: string;
   after: number;
   ids: IdSet;
+  /**
+   * False once an id arrived that is not above the one before it: the API did not honour `sort=id`
+   * (unverified, §2.2), so "every id up to `after` is listed" does not hold and the listing's
+   * progress is no longer saved (a killed run lists again from the start instead of skipping ids).
+   */
+  ordered: boolean;
 }
 
 /** What a completed listing found: commit it with `DeleteCheck.commit` in the step that writes the tombstones. */
@@ -98,7 +104,7 @@ export class DeleteCheck {
         const startedAt = instant(l.startedAt, file, `${at}.listing.startedAt`);
         if (startedAt === undefined) throw new InputError(file, `${at}.listing.startedAt`, "is required");
         if (!Number.isSafeInteger(l.after) || (l.after as number) < 0) throw new InputError(file, `${at}.listing.after`, `must be a record id (an integer ≥ 0), not ${JSON.stringify(l.after)}`);
-        this.listing = { startedAt, after: l.after as number, ids: idSet(l.ids, file, `${at}.listing.ids`) };
+        this.listing = { startedAt, after: l.after as number, ids: idSet(l.ids, file, `${at}.listing.ids`), ordered: true };
       }
     }
     this.due = this.listing !== undefined || this.checkedAt === undefined || nowMs - parseInstant(this.checkedAt) >= everyMs;
@@ -124,7 +130,7 @@ export class DeleteCheck {
     return {
       ...(this.checkedAt ? { checkedAt: this.checkedAt } : {}),
       ...(known.size > 0 || this.known ? { ids: this.encoded.text } : {}),
-      ...(this.listing ? { listing: { startedAt: this.listing.startedAt, after: this.listing.after, ids: this.listing.ids.encode() } } : {}),
+      ...(this.listing?.ordered ? { listing: { startedAt: this.listing.startedAt, after: this.listing.after, ids: this.listing.ids.encode() } } : {}),
     };
   }
 
@@ -144,7 +150,7 @@ export class DeleteCheck {
    */
   async list(client: OutreachClient, checkpoint: () => Promise<void>, signal: AbortSignal): Promise<ListingResult> {
     const before = (this.known ?? new IdSet()).clone();
-    const listing = (this.listing ??= { startedAt: formatInstant(Date.now()), after: -1, ids: new IdSet() });
+    const listing = (this.listing ??= { startedAt: formatInstant(Date.now()), after: -1, ids: new IdSet(), ordered: true });
     try {
       let url: URL | undefined = listUrl(client.baseUrl, this.stream, listing.after);
       let pages = 0;
@@ -156,13 +162,14 @@ export class DeleteCheck {
             throw new Error(`${this.stream.path} listed ${JSON.stringify(resource.type)} ${JSON.stringify(resource.id)}, expected a ${this.stream.type} with an integer id`);
           }
           listing.ids.add(resource.id);
+          if (resource.id <= listing.after) listing.ordered = false;
           listing.after = Math.max(listing.after, resource.id);
         }
         const next = document.links?.next;
         const followed: URL = url;
         url = typeof next === "string" && next !== "" ? new URL(next) : undefined;
         if (url?.href === followed.href) throw new Error(`${this.stream.path} returned a links.next that repeats the page (a paging loop)`);
-        if (url && ++pages % LISTING_STATE_EVERY_PAGES === 0) await checkpoint();
+        if (url && ++pages % LISTING_STATE_EVERY_PAGES === 0 && listing.ordered) await checkpoint();
       }
     } catch (error) {
       if (!signal.aborted) this.listing = undefined;
