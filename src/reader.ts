@@ -6,9 +6,9 @@
  * nothing of Airbyte messages and never sleeps (the client does).
  */
 import { ConnectorError } from "./errors.js";
-import { GatewayError, type OutreachClient } from "./http/client.js";
+import { GatewayError, type CollectionDocument, type OutreachClient } from "./http/client.js";
 import type { RecordFormat } from "./record-format.js";
-import { recordJson, recordShape } from "./records.js";
+import { recordJson, recordShape, type ResourceObject } from "./records.js";
 import { parseInstant } from "./time.js";
 import type { StreamDefinition } from "./streams.js";
 
@@ -113,10 +113,18 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
   const endMs = request.endMs ?? (() => upperMs);
   let goodPages = 0;
   const recent: string[] = [url.href];
+  const cursor = stream.cursorField;
+  /** Each resource's record and cursor value, made as it arrives (the page is never parsed whole). */
+  const toRecord = (resource: ResourceObject): [string, unknown] => {
+    if (resource.type !== stream.type) {
+      throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
+    }
+    return [recordJson(resource, shape), cursor ? resource.attributes?.[cursor] : undefined];
+  };
   while (url) {
-    let document: Awaited<ReturnType<OutreachClient["getCollection"]>> | undefined;
+    let document: CollectionDocument<[string, unknown]> | undefined;
     try {
-      document = await client.getCollection(url, pageSize <= MIN_PAGE_SIZE);
+      document = await client.getCollection(url, pageSize <= MIN_PAGE_SIZE, toRecord);
     } catch (error) {
       if (!(error instanceof GatewayError) || pageSize <= MIN_PAGE_SIZE) throw error;
       const smaller = Math.max(MIN_PAGE_SIZE, Math.floor(pageSize / 2));
@@ -132,16 +140,8 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
     const data = document.data;
     const records: string[] = new Array(data.length);
     const cursorValues: unknown[] = new Array(data.length);
-    const cursor = stream.cursorField;
-    for (let i = 0; i < data.length; i++) {
-      const resource = data.at(i); // parsed alone, then dropped: the page is never parsed whole
-      if (resource.type !== stream.type) {
-        throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
-      }
-      cursorValues[i] = cursor ? resource.attributes?.[cursor] : undefined;
-      records[i] = recordJson(resource, shape);
-    }
-    const next = document.links?.next;
+    for (let i = 0; i < data.length; i++) [records[i], cursorValues[i]] = data[i]!;
+    const next: string | null | undefined = document.links?.next;
     document = undefined;
     const page: Page = { records, cursorValues, pageSize: fetchedAt, more: typeof next === "string" && next !== "" };
     if (cursor) endPageAt(page, endMs());
