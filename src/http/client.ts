@@ -12,6 +12,7 @@ import { requestEvent, type RunEvents } from "../events.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
 import type { ResourceObject } from "../records.js";
 import { CollectionScanner, type CollectionDocument, type ResourceMap } from "./collection-parser.js";
+import { PageBudget } from "../page-budget.js";
 import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
 import { retryAfterMs, type RateLimiter, type WaitHooks } from "./rate-limit.js";
 
@@ -59,6 +60,8 @@ export interface ClientOptions {
    * request fails at once with the same error. Created by the constructor when absent.
    */
   reachability?: { error?: UnreachableError };
+  /** Shared by every client derived with `withHooks`: the record text of pages in flight (page-budget.ts). Created when absent. */
+  pageBudget?: PageBudget;
 }
 
 const MAX_429_WAITS = 50;
@@ -67,10 +70,15 @@ const MAX_RENEWALS = 2;
 
 /** Fetches JSON:API documents. */
 export class OutreachClient {
-  private readonly options: ClientOptions & { reachability: { error?: UnreachableError } };
+  private readonly options: ClientOptions & { reachability: { error?: UnreachableError }; pageBudget: PageBudget };
 
   constructor(options: ClientOptions) {
-    this.options = { ...options, reachability: options.reachability ?? {} };
+    this.options = { ...options, reachability: options.reachability ?? {}, pageBudget: options.pageBudget ?? new PageBudget() };
+  }
+
+  /** The memory budget of pages in flight, shared by every reader of this run (page-budget.ts). */
+  get pageBudget(): PageBudget {
+    return this.options.pageBudget;
   }
 
   /** The run's event bus, if any (the reader reports page-size halvings on it). */
