@@ -101,7 +101,9 @@ export function endPageAt(page: Page, endMs: number): Page {
 }
 
 /**
- * Reads every page of one window of a collection.
+ * Reads every page of one window of a collection. Before each request it reserves room for the
+ * page's records in the client's page budget (page-budget.ts), given back once the page is written
+ * (when the next page is asked for, or the generator returns).
  * @param log diagnostics for people (page-size changes)
  * @throws ConnectorError from the client; system_error for a resource of the wrong type, a
  *   `links.next` that is not a URL, or a `links.next` that repeats (a loop)
