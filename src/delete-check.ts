@@ -17,7 +17,7 @@
  */
 import type { ConfiguredStream } from "./catalog.js";
 import { InputError, messageOf } from "./errors.js";
-import type { OutreachClient } from "./http/client.js";
+import type { CollectionDocument, OutreachClient } from "./http/client.js";
 import { IdSet } from "./id-set.js";
 import type { StreamDefinition } from "./streams.js";
 import { formatInstant, parseInstant } from "./time.js";
@@ -155,15 +155,16 @@ export class DeleteCheck {
       let url: URL | undefined = listUrl(client.baseUrl, this.stream, listing.after);
       let pages = 0;
       while (url) {
-        const document = await client.getCollection(url);
-        for (let i = 0; i < document.data.length; i++) {
-          const resource = document.data.at(i);
+        const document: CollectionDocument<number> = await client.getCollection(url, true, (resource) => {
           if (resource.type !== this.stream.type || !Number.isSafeInteger(resource.id) || resource.id < 0) {
             throw new Error(`${this.stream.path} listed ${JSON.stringify(resource.type)} ${JSON.stringify(resource.id)}, expected a ${this.stream.type} with an integer id`);
           }
-          listing.ids.add(resource.id);
-          if (resource.id <= listing.after) listing.ordered = false;
-          listing.after = Math.max(listing.after, resource.id);
+          return resource.id;
+        });
+        for (const id of document.data) {
+          listing.ids.add(id);
+          if (id <= listing.after) listing.ordered = false;
+          listing.after = Math.max(listing.after, id);
         }
         const next = document.links?.next;
         const followed: URL = url;

@@ -45,16 +45,16 @@ export interface RunEventMap {
 
 /**
  * The `request` event of an exchange that started at `startedMs` (performance.now() ms): answered
- * with `status` and `body`, or not at all (status 0, no body). `bytes` is counted only when a
+ * with `status` and `body` (or its length in bytes), or not at all (status 0, no body). `bytes` is counted only when a
  * subscriber reads it (`--debug`), so a run without it pays nothing on 15 MB pages.
  */
-export function requestEvent(base: Pick<RequestEvent, "stream" | "method" | "path">, startedMs: number, status = 0, body: string | Buffer = ""): RequestEvent {
+export function requestEvent(base: Pick<RequestEvent, "stream" | "method" | "path">, startedMs: number, status = 0, body: string | Buffer | number = ""): RequestEvent {
   return {
     ...base,
     status,
     ms: performance.now() - startedMs,
     get bytes() {
-      return Buffer.byteLength(body);
+      return typeof body === "number" ? body : Buffer.byteLength(body);
     },
   };
 }

@@ -6,9 +6,9 @@
  * nothing of Airbyte messages and never sleeps (the client does).
  */
 import { ConnectorError } from "./errors.js";
-import { GatewayError, type OutreachClient } from "./http/client.js";
+import { GatewayError, type CollectionDocument, type OutreachClient } from "./http/client.js";
 import type { RecordFormat } from "./record-format.js";
-import { recordJson, recordShape } from "./records.js";
+import { recordJson, recordShape, type ResourceObject } from "./records.js";
 import { parseInstant } from "./time.js";
 import type { StreamDefinition } from "./streams.js";
 
@@ -43,7 +43,10 @@ export interface PageRequest {
   format?: RecordFormat;
 }
 
-/** One page of records, in API order (ascending cursor when the stream has one). */
+/**
+ * One page of records, in API order (ascending cursor when the stream has one). `records` is
+ * emptied when the next page is asked for (the consumer has written it by then).
+ */
 export interface Page {
   /** Each record as JSON text (see `recordJson`): serialized here, once, on the hot path. */
   records: string[];
@@ -98,7 +101,9 @@ export function endPageAt(page: Page, endMs: number): Page {
 }
 
 /**
- * Reads every page of one window of a collection.
+ * Reads every page of one window of a collection. Before each request it reserves room for the
+ * page's records in the client's page budget (page-budget.ts), given back once the page is written
+ * (when the next page is asked for, or the generator returns).
  * @param log diagnostics for people (page-size changes)
  * @throws ConnectorError from the client; system_error for a resource of the wrong type, a
  *   `links.next` that is not a URL, or a `links.next` that repeats (a loop)
@@ -113,54 +118,70 @@ export async function* readPages(client: OutreachClient, request: PageRequest, l
   const endMs = request.endMs ?? (() => upperMs);
   let goodPages = 0;
   const recent: string[] = [url.href];
+  const cursor = stream.cursorField;
+  /** Each resource's record and cursor value, made as it arrives (the page is never parsed whole). */
+  const toRecord = (resource: ResourceObject): [string, unknown] => {
+    if (resource.type !== stream.type) {
+      throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
+    }
+    return [recordJson(resource, shape), cursor ? resource.attributes?.[cursor] : undefined];
+  };
+  let page: Page | undefined;
   while (url) {
-    let document: Awaited<ReturnType<OutreachClient["getCollection"]>> | undefined;
+    // Room for this page's records until they are written (the generator resumes after that).
+    const release = await client.pageBudget.reserve(stream.name, pageSize);
     try {
-      document = await client.getCollection(url, pageSize <= MIN_PAGE_SIZE);
-    } catch (error) {
-      if (!(error instanceof GatewayError) || pageSize <= MIN_PAGE_SIZE) throw error;
-      const smaller = Math.max(MIN_PAGE_SIZE, Math.floor(pageSize / 2));
-      const reason = `${error.status === 0 ? "timeout" : `HTTP ${error.status}`} at page size ${pageSize}; retrying the same page at ${smaller}.`;
-      log(`${stream.name}: ${reason}`);
-      client.events?.emit("retry", { stream: stream.name, reason, delayMs: 0 });
-      pageSize = smaller;
-      goodPages = 0;
-      url = withPageSize(url, pageSize);
-      continue;
-    }
-    const fetchedAt = pageSize;
-    const data = document.data;
-    const records: string[] = new Array(data.length);
-    const cursorValues: unknown[] = new Array(data.length);
-    const cursor = stream.cursorField;
-    for (let i = 0; i < data.length; i++) {
-      const resource = data.at(i); // parsed alone, then dropped: the page is never parsed whole
-      if (resource.type !== stream.type) {
-        throw new ConnectorError(`${stream.path} returned a resource of type ${JSON.stringify(resource.type)}, expected ${stream.type}`, "system_error");
+      let next: string | null | undefined;
+      try {
+        ({ page, next } = toPage(await client.getCollection(url, pageSize <= MIN_PAGE_SIZE, toRecord), pageSize));
+      } catch (error) {
+        if (!(error instanceof GatewayError) || pageSize <= MIN_PAGE_SIZE) throw error;
+        const smaller = Math.max(MIN_PAGE_SIZE, Math.floor(pageSize / 2));
+        const reason = `${error.status === 0 ? "timeout" : `HTTP ${error.status}`} at page size ${pageSize}; retrying the same page at ${smaller}.`;
+        log(`${stream.name}: ${reason}`);
+        client.events?.emit("retry", { stream: stream.name, reason, delayMs: 0 });
+        pageSize = smaller;
+        goodPages = 0;
+        url = withPageSize(url, pageSize);
+        continue;
       }
-      cursorValues[i] = cursor ? resource.attributes?.[cursor] : undefined;
-      records[i] = recordJson(resource, shape);
+      client.pageBudget.learn(stream.name, page.records.length, page.records.reduce((n, r) => n + r.length, 0));
+      if (cursor) endPageAt(page, endMs());
+      const fetchedAt = pageSize;
+      if (++goodPages >= GROW_AFTER_PAGES && pageSize < maxPageSize) {
+        pageSize = Math.min(maxPageSize, pageSize * 2);
+        goodPages = 0;
+      }
+      yield page;
+      // Written by now: its records are dropped here, or a window waiting for room for its next
+      // page would keep them (the consumer's frame still refers to the page).
+      page.records.length = 0;
+      const more = page.more;
+      page = undefined;
+      if (!more || typeof next !== "string") break;
+      try {
+        url = new URL(next);
+      } catch {
+        throw new ConnectorError(`${stream.path} returned a links.next that is not a URL: ${next.slice(0, 200)}`, "system_error");
+      }
+      if (pageSize !== fetchedAt) url = withPageSize(url, pageSize);
+      if (recent.includes(url.href)) {
+        throw new ConnectorError(`${stream.path} returned a links.next that repeats an earlier page (a paging loop); stopping the stream.`, "system_error");
+      }
+      recent.push(url.href);
+      if (recent.length > 100) recent.shift();
+    } finally {
+      release();
     }
-    const next = document.links?.next;
-    document = undefined;
-    const page: Page = { records, cursorValues, pageSize: fetchedAt, more: typeof next === "string" && next !== "" };
-    if (cursor) endPageAt(page, endMs());
-    if (++goodPages >= GROW_AFTER_PAGES && pageSize < maxPageSize) {
-      pageSize = Math.min(maxPageSize, pageSize * 2);
-      goodPages = 0;
-    }
-    yield page;
-    if (!page.more || typeof next !== "string") break;
-    try {
-      url = new URL(next);
-    } catch {
-      throw new ConnectorError(`${stream.path} returned a links.next that is not a URL: ${next.slice(0, 200)}`, "system_error");
-    }
-    if (pageSize !== fetchedAt) url = withPageSize(url, pageSize);
-    if (recent.includes(url.href)) {
-      throw new ConnectorError(`${stream.path} returned a links.next that repeats an earlier page (a paging loop); stopping the stream.`, "system_error");
-    }
-    recent.push(url.href);
-    if (recent.length > 100) recent.shift();
   }
+}
+
+/** A fetched document as a page (`more` from `links.next`), and its `links.next`. */
+function toPage(document: CollectionDocument<[string, unknown]>, pageSize: number): { page: Page; next: string | null | undefined } {
+  const data = document.data;
+  const records: string[] = new Array(data.length);
+  const cursorValues: unknown[] = new Array(data.length);
+  for (let i = 0; i < data.length; i++) [records[i], cursorValues[i]] = data[i]!;
+  const next = document.links?.next;
+  return { page: { records, cursorValues, pageSize, more: typeof next === "string" && next !== "" }, next };
 }

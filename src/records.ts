@@ -69,8 +69,19 @@ export function recordJson(resource: ResourceObject, shape: RecordShape): string
   }
   if (attributes && attributes.id !== undefined) attributes.id = undefined;
   const body = attributes ? JSON.stringify(attributes) : "{}";
-  return `{"id":${JSON.stringify(resource.id)}${body.length > 2 ? "," + body.slice(1, -1) : ""}${tail}}`;
+  return flat(`{"id":${JSON.stringify(resource.id)}${body.length > 2 ? "," + body.slice(1, -1) : ""}${tail}}`);
 }
+
+/**
+ * The same text as one flat string. V8 keeps a concatenation as a tree of its parts (and a slice
+ * as a view of its whole); a record lives until its page is written, so its parts would too
+ * (~1.7 KB of tree per prospect record beside the text). Converting to a number flattens it.
+ */
+function flat(text: string): string {
+  flattened = Number(text); // kept, so the compiler cannot drop the conversion
+  return text;
+}
+let flattened = 0;
 
 /** `,"field":value`; under `clash` when an attribute holds `field` with another value; "" when it holds the same. */
 function member(attributes: Record<string, unknown> | undefined, field: string, clash: string, value: string): string {

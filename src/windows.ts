@@ -7,7 +7,7 @@
  * A stream starts as one window `[lower bound, +∞)`. When a slot is free and no stream waits, the
  * window with the most remaining range (from its position to its end; an open end counts as the
  * start of the read) is split at the midpoint: it keeps the lower half, a new window takes the
- * upper half. No counts are requested (`count=true` is costly, outreach-api.md §4.3). Only windows
+ * upper half; when several slots are free, it is cut into that many equal parts plus one at once. No counts are requested (`count=true` is costly, outreach-api.md §4.3). Only windows
  * of splittable streams (incremental, with a cursor) are split, and only once they have read a page
  * and another follows, so a one-page stream is never split. Nothing here knows about Airbyte messages.
  */
@@ -79,6 +79,20 @@ export function splitPoint(w: Window<unknown>, nowMs: number): number | undefine
 }
 
 /**
+ * Where to cut a window into up to `parts` windows of equal range at once (ascending), or [] when it
+ * should not be split (see splitPoint). Each part keeps at least a page's worth of range at the
+ * rate the window has read so far, and at least MIN_SPLIT_MS / 2.
+ * @param nowMs the nominal end of open-ended windows (the start of the read), epoch ms
+ */
+export function splitPoints(w: Window<unknown>, nowMs: number, parts: number): number[] {
+  if (parts < 2 || splitPoint(w, nowMs) === undefined) return [];
+  const left = remaining(w, nowMs);
+  const perPage = (w.position - w.first) / w.pages;
+  const n = Math.max(2, Math.min(parts, Math.floor(left / Math.max(MIN_SPLIT_MS / 2, perPage > 0 ? perPage : 0))));
+  return Array.from({ length: n - 1 }, (_, k) => w.position + Math.floor((left * (k + 1)) / n));
+}
+
+/**
  * Reads every stream, in the given order, as windows over `concurrency` slots.
  * @param streams in read order (parents before children)
  * @param nowMs the nominal end of open-ended windows, epoch ms (the start of the read)
@@ -113,7 +127,11 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
     settled.push(p);
   };
 
-  /** Hands every free slot a window: a waiting stream's first, else half of the largest remaining one. */
+  /**
+   * Hands every free slot a window: a waiting stream's first, else a part of the largest remaining
+   * one, cut into as many equal parts as there are free slots plus one (halved when one is free),
+   * so that a stream's first page spreads it over every slot at once.
+   */
   function fill(): void {
     while (running.size < concurrency) {
       const stream = waiting.shift();
@@ -124,18 +142,20 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
         launch({ stream, lo, hi: Infinity, position: lo, first: NaN, pages: 0, more: true });
         continue;
       }
-      let best: { w: Window<S>; at: number; left: number } | undefined;
+      let best: { w: Window<S>; left: number } | undefined;
       for (const w of running) {
         if (runs.get(w.stream)!.error !== undefined || !hooks.splittable(w.stream)) continue;
-        const at = splitPoint(w, nowMs);
         const left = remaining(w, nowMs);
-        if (at !== undefined && (!best || left > best.left)) best = { w, at, left };
+        if (splitPoint(w, nowMs) !== undefined && (!best || left > best.left)) best = { w, left };
       }
       if (!best) return;
-      const created: Window<S> = { stream: best.w.stream, lo: best.at, hi: best.w.hi, position: best.at, first: NaN, pages: 0, more: true };
-      hooks.split(best.w, created);
-      best.w.hi = best.at;
-      launch(created);
+      // Cut from the top down: each cut splits the same window, which has read a page.
+      for (const at of splitPoints(best.w, nowMs, concurrency - running.size + 1).reverse()) {
+        const created: Window<S> = { stream: best.w.stream, lo: at, hi: best.w.hi, position: at, first: NaN, pages: 0, more: true };
+        hooks.split(best.w, created);
+        best.w.hi = at;
+        launch(created);
+      }
     }
   }
 

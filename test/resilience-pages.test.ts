@@ -12,6 +12,7 @@ import { after, before, beforeEach, test } from "node:test";
 import { ConnectorError } from "../src/errors.js";
 import { OAuthTokens } from "../src/http/auth.js";
 import { OutreachClient } from "../src/http/client.js";
+import { PageBudget } from "../src/page-budget.js";
 import { RateLimiter } from "../src/http/rate-limit.js";
 import { GROW_AFTER_PAGES, MIN_PAGE_SIZE, readPages } from "../src/reader.js";
 import { findStream } from "../src/streams.js";
@@ -104,6 +105,42 @@ test("body_limit below one record: halved down to 1, then bounded retries and a 
   const sizes = apiRequests(r, "mailings").map((e) => param(e, "page[size]"));
   assert.deepEqual(sizes, ["100", "50", "25", "12", "6", "3", "1", "1", "1", "1", "1", "1"], "halved to the floor, then five retries");
   assert.equal(MIN_PAGE_SIZE, 1);
+});
+
+test("a page budget smaller than one page: readers take turns, none is stuck, each reads every record once", async () => {
+  const clock = new FakeClock();
+  const log = (): void => {};
+  const tokens = new OAuthTokens({
+    tokenUrl: new URL(r.tokenUrl), clientId: r.clientId, clientSecret: r.clientSecret, refreshToken: r.refreshToken,
+    clock, maxWaitMs: 60_000, log, onSecret: () => {}, onTokens: async () => {},
+  });
+  const budget = new PageBudget(1);
+  let held = 0;
+  let peak = 0;
+  const reserve = budget.reserve.bind(budget);
+  budget.reserve = async (stream, pageSize) => {
+    const release = await reserve(stream, pageSize);
+    const counted = (budget as unknown as { used: number }).used > 0; // a page whose size is known
+    if (counted) peak = Math.max(peak, ++held);
+    return () => {
+      if (counted) held--;
+      release();
+    };
+  };
+  const client = new OutreachClient({ baseUrl: new URL(r.apiBase), tokens, limiter: new RateLimiter({ clock, maxWaitMs: 60_000, log }), clock, log, pageBudget: budget });
+  const read = async (): Promise<string[]> => {
+    const ids: string[] = [];
+    for await (const page of readPages(client, { stream: findStream("mailings")!, pageSize: 20 }, log)) {
+      for (const record of page.records) ids.push(String((JSON.parse(record) as { id: unknown }).id));
+    }
+    return ids;
+  };
+  const reads = await Promise.all([read(), read(), read()]);
+  for (const ids of reads) {
+    assert.equal(ids.length, 160);
+    assert.equal(new Set(ids).size, 160, "each record once");
+  }
+  assert.equal(peak, 1, "one page of known size in flight at a time");
 });
 
 test("a links.next on another origin fails the stream; nothing is ever sent there", async () => {

@@ -1,15 +1,27 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConnectorError } from "../src/errors.js";
-import { parseCollection } from "../src/http/collection-parser.js";
+import { CollectionScanner, parseCollection, type CollectionDocument } from "../src/http/collection-parser.js";
 import { recordJson, recordShape } from "../src/records.js";
 import { findStream } from "../src/streams.js";
 
-const parse = (text: string) => parseCollection(Buffer.from(text, "utf8"));
+/** Scans `bytes` fed in chunks of `size` bytes (the body as the network delivers it). */
+const scanChunks = (bytes: Buffer, size: number): CollectionDocument | undefined => {
+  const scanner = new CollectionScanner((r) => r);
+  for (let i = 0; i < bytes.length; i += size) scanner.write(bytes.subarray(i, i + size));
+  return scanner.end();
+};
+/** The body whole, then in chunks of 1, 7 and 64 bytes: every chunking gives the same answer (asserted). */
+const parse = (text: string): CollectionDocument | undefined => {
+  const bytes = Buffer.from(text, "utf8");
+  const whole = parseCollection(bytes);
+  for (const size of [1, 7, 64]) assert.deepEqual(scanChunks(bytes, size), whole, `chunks of ${size}: ${text.slice(0, 80)}`);
+  return whole;
+};
 const resources = (text: string): unknown[] => {
   const document = parse(text);
   assert.ok(document, `a collection: ${text.slice(0, 80)}`);
-  return Array.from({ length: document.data.length }, (_, i) => document.data.at(i));
+  return document.data;
 };
 
 /** Strings that end a naive scan early: quotes, backslashes before quotes, brackets, multi-byte UTF-8. */
@@ -36,7 +48,7 @@ test("records are byte-identical to those of the whole parsed page", () => {
   const data = TRICKY.map((v, i) => prospect(i + 1, v));
   const document = parse(JSON.stringify({ data }))!;
   const shape = recordShape(findStream("prospects")!);
-  for (let i = 0; i < data.length; i++) assert.equal(recordJson(document.data.at(i), shape), recordJson(structuredClone(data[i]!), shape));
+  for (let i = 0; i < data.length; i++) assert.equal(recordJson(document.data[i]!, shape), recordJson(structuredClone(data[i]!), shape));
 });
 
 test("random resources survive the split, compact and indented", () => {
@@ -63,7 +75,10 @@ test("an empty data array is a collection of no resources", () => {
 test("every truncation of a body is not a collection (the client retries it)", () => {
   const text = JSON.stringify({ data: [prospect(1, 'a"b\\'), prospect(2, "日本")], links: { next: "https://x/y" } });
   const bytes = Buffer.from(text);
-  for (let end = 0; end < bytes.length; end++) assert.equal(parseCollection(bytes.subarray(0, end)), undefined, `cut after ${end} bytes`);
+  for (let end = 0; end < bytes.length; end++) {
+    assert.equal(parseCollection(bytes.subarray(0, end)), undefined, `cut after ${end} bytes`);
+    assert.equal(scanChunks(bytes.subarray(0, end), 5), undefined, `cut after ${end} bytes, in chunks of 5`);
+  }
   assert.ok(parseCollection(bytes));
 });
 
@@ -92,12 +107,48 @@ test("non-JSON bodies, error documents and other shapes are not collections", ()
   }
 });
 
-test("a resource that is not valid JSON inside a complete body throws system_error when read", () => {
-  const document = parse('{"data":[{"type":"prospect","id":1},{"type":"prospect","id":2,}],"links":{}}');
-  assert.ok(document);
-  assert.equal(document.data.length, 2);
-  assert.deepEqual(document.data.at(0), { type: "prospect", id: 1 });
-  assert.throws(() => document.data.at(1), (e: unknown) => e instanceof ConnectorError && e.failureType === "system_error" && /resource 2 is not valid JSON/.test(e.message));
+test("a resource that is not valid JSON inside a complete body throws system_error; in a truncated body it is a retry", () => {
+  const text = '{"data":[{"type":"prospect","id":1},{"type":"prospect","id":2,}],"links":{}}';
+  for (const size of [1, 3, text.length]) {
+    assert.throws(() => scanChunks(Buffer.from(text), size), (e: unknown) => e instanceof ConnectorError && e.failureType === "system_error" && /resource 2 is not valid JSON/.test(e.message));
+    assert.equal(scanChunks(Buffer.from(text.slice(0, -1)), size), undefined);
+  }
+});
+
+test("what the map throws is thrown once the body is complete, and the map sees no resource after it", () => {
+  const seen: number[] = [];
+  const scanner = new CollectionScanner((r: { id?: unknown }, index) => {
+    seen.push(index);
+    if (r.id === 2) throw new Error("wrong type");
+    return r.id;
+  });
+  scanner.write(Buffer.from('{"data":[{"id":1},{"id":2},{"id":3}],"links":{"next":"x"}}'));
+  assert.throws(() => scanner.end(), /wrong type/);
+  assert.deepEqual(seen, [0, 1]);
+  const truncated = new CollectionScanner(() => {
+    throw new Error("wrong type");
+  });
+  truncated.write(Buffer.from('{"data":[{"id":1}],"links":{"ne'));
+  assert.equal(truncated.end(), undefined, "an incomplete body is retried, not failed");
+});
+
+test("each resource is mapped as soon as its last byte arrives; every split of the body in two gives the same document", () => {
+  const mapped: unknown[] = [];
+  const scanner = new CollectionScanner((r: { id?: unknown }) => (mapped.push(r.id), r.id));
+  scanner.write(Buffer.from('{"meta":{"count":null},"data":[{"id":1,"a":"x\\\\"},{"id":2'));
+  assert.deepEqual(mapped, [1]);
+  scanner.write(Buffer.from('}],"links":{"next":"https://x/y?a=\\"b"}}'));
+  assert.deepEqual(mapped, [1, 2]);
+  assert.deepEqual(scanner.end(), { meta: { count: null }, data: [1, 2], links: { next: 'https://x/y?a="b' } });
+  // Backslash runs, quotes and multi-byte characters cut at every byte.
+  const body = Buffer.from(JSON.stringify({ data: [prospect(1, 'a\\\\"b\\'), prospect(2, '日"本\\"😀')], links: { next: "n\\" } }));
+  const expected = JSON.parse(body.toString()) as unknown;
+  for (let cut = 0; cut <= body.length; cut++) {
+    const split = new CollectionScanner((r) => r);
+    split.write(body.subarray(0, cut));
+    split.write(body.subarray(cut));
+    assert.deepEqual(split.end(), expected, `split at ${cut}`);
+  }
 });
 
 test("a later duplicate member wins, as with JSON.parse", () => {

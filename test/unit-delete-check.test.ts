@@ -14,10 +14,10 @@ function clientOf(pages: number[][]): OutreachClient {
   let served = 0;
   const client = {
     baseUrl: base,
-    getCollection: async () => {
+    getCollection: async (_url: URL, _gatewayRetries: boolean, map: (resource: { type: string; id: number }, index: number) => unknown) => {
       const ids = pages[served++]!;
       const next = served < pages.length ? `${base.href}calls?page%5Bafter%5D=${served}` : undefined;
-      return { data: { length: ids.length, at: (i: number) => ({ type: stream.type, id: ids[i]! }) }, ...(next ? { links: { next } } : {}) };
+      return { data: ids.map((id, i) => map({ type: stream.type, id }, i)), ...(next ? { links: { next } } : {}) };
     },
   };
   return client as unknown as OutreachClient;

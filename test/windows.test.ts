@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { runWindows, splitPoint, type Window } from "../src/windows.js";
+import { runWindows, splitPoint, splitPoints, type Window } from "../src/windows.js";
 import { lastStates, runCli } from "./helpers/cli.js";
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
 import { apiRequests, assertAllRecords, assertClean, idsOf, param, statusesOf } from "./helpers/resilience.js";
@@ -21,6 +21,15 @@ test("splitPoint: the midpoint between position and end; never before a page, af
   assert.equal(splitPoint(win({ pages: 1, first: 0, position: 10 * S, hi: 11 * S }), 90 * S), undefined, "under MIN_SPLIT_MS left");
   assert.equal(splitPoint(win({ pages: 2, first: 0, position: 40 * S, hi: 70 * S }), 90 * S), undefined, "less than two pages' worth left");
   assert.equal(splitPoint(win({ pages: 1, first: 0, position: 100 * S }), 90 * S), undefined, "open end already passed");
+});
+
+test("splitPoints: equal parts between position and end, as many as asked, each at least a page's worth and MIN_SPLIT_MS / 2", () => {
+  assert.deepEqual(splitPoints(win({ pages: 1, first: 0, position: 10 * S, hi: 110 * S }), 0, 4), [35 * S, 60 * S, 85 * S]);
+  assert.deepEqual(splitPoints(win({ pages: 1, first: 0, position: 10 * S, hi: 110 * S }), 0, 2), [60 * S], "two parts: the midpoint");
+  assert.deepEqual(splitPoints(win({ pages: 1, first: 0, position: 10 * S, hi: 110 * S }), 0, 1), [], "one part: no cut");
+  assert.deepEqual(splitPoints(win({ pages: 2, first: 0, position: 40 * S, hi: 120 * S }), 0, 8), [60 * S, 80 * S, 100 * S], "20 s per page: 4 parts of 80 s");
+  assert.deepEqual(splitPoints(win({ pages: 1, first: 10 * S, position: 10 * S, hi: 13 * S }), 0, 8), [11 * S, 12 * S], "3 s left: 3 parts of MIN_SPLIT_MS / 2");
+  assert.deepEqual(splitPoints(win({ pages: 0 }), 90 * S, 4), [], "no page read yet");
 });
 
 /**
@@ -78,6 +87,39 @@ test("runWindows: a big incremental stream spreads over every slot, never more, 
   assert.ok(windows.get("big")! >= 4, `${windows.get("big")} windows`);
   assert.deepEqual([...read.get("big")!].sort((a, b) => a - b), Array.from({ length: 2000 }, (_, i) => i));
   assert.deepEqual(ended, ["big"]);
+});
+
+test("runWindows: a stream's first page cuts it into one part per slot at once, from the top down", async () => {
+  const cuts: [number, number][] = [];
+  let pagesAtCut = -1;
+  let pages = 0;
+  await runWindows(["big"], 4, 2000 * S, {
+    start: () => 0,
+    splittable: () => true,
+    split: (w, created) => {
+      if (pagesAtCut < 0) pagesAtCut = pages;
+      if (cuts.length < 3) cuts.push([w.lo, created.lo]);
+    },
+    end: async () => {},
+    read: async (w, progress) => {
+      for (let next = Math.ceil(Math.max(0, w.lo) / S); ; ) {
+        await new Promise((r) => setImmediate(r));
+        const end = Math.min(next + 10, 2000, Math.ceil(w.hi / S));
+        if (Number.isNaN(w.first) && end > next) w.first = next * S;
+        if (end > next) w.position = (end - 1) * S;
+        next = end;
+        w.pages++;
+        pages++;
+        w.more = next < 2000 && next * S < w.hi;
+        progress();
+        if (!w.more) break;
+      }
+    },
+  });
+  const left = 2000 * S - 9 * S; // after the first page of 10 records (0..9 s); the open end is nowMs
+  const part = (k: number): number => 9 * S + Math.floor((left * k) / 4);
+  assert.equal(pagesAtCut, 1, "cut after the first page");
+  assert.deepEqual(cuts, [[0, part(3)], [0, part(2)], [0, part(1)]]);
 });
 
 test("runWindows: waiting streams start before any split; full-refresh and one-page streams are never split", async () => {

@@ -10,11 +10,13 @@ import fetch, { type Response } from "node-fetch";
 import { AuthError, ConnectorError } from "../errors.js";
 import { requestEvent, type RunEvents } from "../events.js";
 import { backoffMs, withTimeout, type Clock } from "./clock.js";
-import { parseCollection, type CollectionDocument } from "./collection-parser.js";
+import type { ResourceObject } from "../records.js";
+import { CollectionScanner, type CollectionDocument, type ResourceMap } from "./collection-parser.js";
+import { PageBudget } from "../page-budget.js";
 import { UNREACHABLE_DELAYS_MS, UnreachableError, unreachable } from "./network.js";
 import { retryAfterMs, type RateLimiter, type WaitHooks } from "./rate-limit.js";
 
-export type { CollectionDocument } from "./collection-parser.js";
+export type { CollectionDocument, ResourceMap } from "./collection-parser.js";
 
 /** 502/504 or a timeout on a page: the caller may retry the same position with a smaller page (§4.4, §9 #2). */
 export class GatewayError extends ConnectorError {
@@ -58,6 +60,8 @@ export interface ClientOptions {
    * request fails at once with the same error. Created by the constructor when absent.
    */
   reachability?: { error?: UnreachableError };
+  /** Shared by every client derived with `withHooks`: the record text of pages in flight (page-budget.ts). Created when absent. */
+  pageBudget?: PageBudget;
 }
 
 const MAX_429_WAITS = 50;
@@ -66,10 +70,15 @@ const MAX_RENEWALS = 2;
 
 /** Fetches JSON:API documents. */
 export class OutreachClient {
-  private readonly options: ClientOptions & { reachability: { error?: UnreachableError } };
+  private readonly options: ClientOptions & { reachability: { error?: UnreachableError }; pageBudget: PageBudget };
 
   constructor(options: ClientOptions) {
-    this.options = { ...options, reachability: options.reachability ?? {} };
+    this.options = { ...options, reachability: options.reachability ?? {}, pageBudget: options.pageBudget ?? new PageBudget() };
+  }
+
+  /** The memory budget of pages in flight, shared by every reader of this run (page-budget.ts). */
+  get pageBudget(): PageBudget {
+    return this.options.pageBudget;
   }
 
   /** The run's event bus, if any (the reader reports page-size halvings on it). */
@@ -92,12 +101,15 @@ export class OutreachClient {
    * @param url absolute URL on the configured origin (a first page, or a `links.next` verbatim)
    * @param gatewayRetries false: throw GatewayError on 502/504 or a timeout at once (the reader halves the page);
    *   true: retry them like other 5xx
+   * @param map what `data` keeps of each resource, called as each resource of a 2xx body arrives
+   *   (collection-parser.ts; an attempt that fails is read again with a fresh `data`); default the
+   *   resource itself. What it throws is thrown once the body is complete.
    * @throws ConnectorError config_error (401 after a refresh, 403 scope, 404 path), transient_error
    *   (retries exhausted, rate-limit wait too long), system_error (other 4xx, a foreign origin);
    *   UnreachableError after three attempts about 3 s apart when base_url cannot be reached
    *   (refused, unknown host, TLS failure; network.ts), and at once for every later request
    */
-  async getCollection(url: URL, gatewayRetries = true): Promise<CollectionDocument> {
+  async getCollection<R = ResourceObject>(url: URL, gatewayRetries = true, map: ResourceMap<R> = (r) => r as R): Promise<CollectionDocument<R>> {
     const { baseUrl, signal } = this.options;
     const hooks = this.options.hooks ?? {};
     if (url.origin !== baseUrl.origin) {
@@ -120,7 +132,8 @@ export class OutreachClient {
       // Checked before every request, links.next ones included (outreach-api.md §9 #1).
       const token = await this.options.tokens.accessToken();
       let response: Response;
-      let body: Buffer;
+      let body: CollectionScanner<R> | Buffer;
+      let bytes = 0;
       const startedMs = performance.now();
       const request = { ...(hooks.label ? { stream: hooks.label } : {}), method: "GET", path: url.pathname + url.search } as const;
       try {
@@ -130,8 +143,18 @@ export class OutreachClient {
             signal: timeoutSignal,
             redirect: "manual",
           });
-          // Bytes, not text: the page is split per resource without ever becoming one string (collection-parser.ts).
-          return [r, Buffer.from(await r.arrayBuffer())] as const;
+          if (r.status < 200 || r.status >= 300) {
+            const whole = Buffer.from(await r.arrayBuffer()); // an error document: small
+            bytes = whole.length;
+            return [r, whole] as const;
+          }
+          // Scanned as the chunks arrive: the page is never held as one Buffer (collection-parser.ts).
+          const scanner = new CollectionScanner(map);
+          for await (const chunk of (r.body ?? []) as AsyncIterable<Buffer>) {
+            bytes += chunk.length;
+            scanner.write(chunk);
+          }
+          return [r, scanner] as const;
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
@@ -150,11 +173,11 @@ export class OutreachClient {
         failures = await this.retry(failures, maxRetries, what);
         continue;
       }
-      this.options.events?.emit("request", requestEvent(request, startedMs, response.status, body));
+      this.options.events?.emit("request", requestEvent(request, startedMs, response.status, bytes));
       this.options.limiter.observe(response.headers);
       const status = response.status;
-      if (status >= 200 && status < 300) {
-        const document = parseCollection(body);
+      if (body instanceof CollectionScanner) {
+        const document = body.end();
         if (document) return document;
         failures = await this.retry(failures, maxRetries, `HTTP ${status} with an incomplete or non-JSON:API body`);
         continue;
