@@ -83,6 +83,9 @@ export class DeleteCheck {
    * @param blob the stream's input state blob (its `deletes` value is validated here)
    * @param everyMs `detect_deletes_every_hours` in ms
    * @param nowMs the start of the read, epoch ms
+   * @param startDateMs `start_date`, epoch ms: ids whose cursor is older were never emitted, so a
+   *   listing keeps them only when the set already holds them (no tombstone for a record the
+   *   destination never received; raising start_date later never tombstones a row it holds)
    * @throws InputError naming `file` and `<stream>.deletes.<field>` for a malformed `deletes` value
    */
   constructor(
@@ -91,6 +94,7 @@ export class DeleteCheck {
     file: string,
     everyMs: number,
     nowMs: number,
+    private readonly startDateMs?: number,
   ) {
     const value = blob?.[DELETES_KEY];
     const at = `${stream.name}.${DELETES_KEY}`;
@@ -107,7 +111,9 @@ export class DeleteCheck {
         this.listing = { startedAt, after: l.after as number, ids: idSet(l.ids, file, `${at}.listing.ids`), ordered: true };
       }
     }
-    this.due = this.listing !== undefined || this.checkedAt === undefined || nowMs - parseInstant(this.checkedAt) >= everyMs;
+    // A checkedAt later than now (a state from a clock that ran ahead) does not postpone the check.
+    const sinceMs = this.checkedAt === undefined ? Infinity : nowMs - parseInstant(this.checkedAt);
+    this.due = this.listing !== undefined || sinceMs >= everyMs || sinceMs < 0;
   }
 
   /** Notes the records written (JSON texts as records.ts makes them: `{"id":<n>,…`). */
@@ -136,7 +142,8 @@ export class DeleteCheck {
 
   /**
    * Lists the ids that exist: `GET <path>?count=false&page[size]=1000&sort=id&fields[<type>]=`
-   * (type and id only, §4.4; `sort=id` is used by public clients but carries no badge: §2.2,
+   * (type and id only, §4.4; with `start_date`, `fields[<type>]=<cursor>`: ids older than it and
+   * not in the set are left out; `sort=id` is used by public clients but carries no badge: §2.2,
    * unverified), following `links.next` verbatim (§4.1); a resumed listing adds the legacy filter
    * `filter[id]=<after+1>..inf` (§5.1; never with newFilterSyntax, §5.2). Requests: one per 1,000
    * ids, plus one when the last page is followed by an empty one (≤ ceil(N/1000) + 1), plus one per
@@ -152,17 +159,20 @@ export class DeleteCheck {
     const before = (this.known ?? new IdSet()).clone();
     const listing = (this.listing ??= { startedAt: formatInstant(Date.now()), after: -1, ids: new IdSet(), ordered: true });
     try {
-      let url: URL | undefined = listUrl(client.baseUrl, this.stream, listing.after);
+      const cursor = this.startDateMs === undefined ? undefined : this.stream.cursorField!;
+      let url: URL | undefined = listUrl(client.baseUrl, this.stream, listing.after, cursor);
       let pages = 0;
       while (url) {
-        const document: CollectionDocument<number> = await client.getCollection(url, true, (resource) => {
+        const document: CollectionDocument<{ id: number; kept: boolean }> = await client.getCollection(url, true, (resource) => {
           if (resource.type !== this.stream.type || !Number.isSafeInteger(resource.id) || resource.id < 0) {
             throw new Error(`${this.stream.path} listed ${JSON.stringify(resource.type)} ${JSON.stringify(resource.id)}, expected a ${this.stream.type} with an integer id`);
           }
-          return resource.id;
+          const value = cursor ? resource.attributes?.[cursor] : undefined;
+          const older = typeof value === "string" && parseInstant(value) < this.startDateMs!;
+          return { id: resource.id, kept: !older || before.has(resource.id) };
         });
-        for (const id of document.data) {
-          listing.ids.add(id);
+        for (const { id, kept } of document.data) {
+          if (kept) listing.ids.add(id);
           if (id <= listing.after) listing.ordered = false;
           listing.after = Math.max(listing.after, id);
         }
@@ -201,14 +211,14 @@ export class DeleteCheck {
   }
 }
 
-/** The listing's URL (see `DeleteCheck.list`). */
-export function listUrl(baseUrl: URL, stream: StreamDefinition, after: number): URL {
+/** The listing's URL (see `DeleteCheck.list`); `cursor`: the one attribute to request (else type and id only). */
+export function listUrl(baseUrl: URL, stream: StreamDefinition, after: number, cursor?: string): URL {
   const url = new URL(stream.path.slice(1), baseUrl);
   const params = url.searchParams;
   params.set("count", "false");
   params.set("page[size]", String(LIST_PAGE_SIZE));
   params.set("sort", "id");
-  params.set(`fields[${stream.type}]`, "");
+  params.set(`fields[${stream.type}]`, cursor ?? "");
   if (after >= 0) params.set("filter[id]", `${after + 1}..inf`);
   return url;
 }
@@ -244,12 +254,13 @@ export function deleteChecks(
   file: string,
   everyMs: number | undefined,
   nowMs: number,
+  startDateMs?: number,
 ): Map<string, DeleteCheck> {
   const checks = new Map<string, DeleteCheck>();
   if (everyMs === undefined) return checks;
   for (const c of configured) {
     if (c.syncMode !== "incremental" || !c.definition.cursorField) continue;
-    checks.set(c.definition.name, new DeleteCheck(c.definition, state.get(c.definition.name), file, everyMs, nowMs));
+    checks.set(c.definition.name, new DeleteCheck(c.definition, state.get(c.definition.name), file, everyMs, nowMs, startDateMs));
   }
   return checks;
 }

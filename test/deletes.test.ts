@@ -241,3 +241,26 @@ test("discover declares _ab_cdc_deleted_at on streams with a cursor only when th
   assert.equal(bad.code, 1);
   assert.match(errorsOf(bad)[0]!.message, /detect_deletes_every_hours: must be >= 0/);
 });
+
+test("with start_date, an id the destination never received is never tombstoned; a future checkedAt does not postpone the check", async () => {
+  const all = recordsOf((await sync(undefined, {}, {}, ["prospects"])).run, "prospects");
+  const cursors = all.map((x) => x.updatedAt as string).sort();
+  const startDate = cursors[Math.floor(cursors.length / 2)]!;
+  const first = await sync(undefined, { detect_deletes_every_hours: 0, start_date: startDate }, {}, ["prospects"]);
+  const emitted = new Set(recordsOf(first.run, "prospects").map((x) => x.id as number));
+  const older = all.filter((x) => (x.updatedAt as string) < startDate).map((x) => x.id as number);
+  assert.equal(first.run.code, 0, JSON.stringify(errorsOf(first.run)));
+  assert.ok(older.length > 20 && emitted.size > 20 && older.every((id) => !emitted.has(id)), `${older.length} older, ${emitted.size} emitted`);
+  assert.ok(listings("prospects").every((e) => param(e, "fields[prospect]") === "updatedAt"), "the listing asks for the cursor only");
+  const known = IdSet.decode(deletesOf(first.states, "prospects").ids!);
+  assert.ok(older.every((id) => !known.has(id)) && [...emitted].every((id) => known.has(id)), "the set holds what was emitted, not the older ids");
+  const gone = [older[3]!, older[40]!, [...emitted][7]!];
+  r.control.deleteRecords("prospects", gone);
+  const future = first.states.map((s) => structuredClone(s));
+  (stateOf(future, "prospects").deletes as { checkedAt: string }).checkedAt = "2099-01-01T00:00:00.000Z";
+  r.requests.clear();
+  const second = await sync(future, { detect_deletes_every_hours: 24, start_date: startDate }, {}, ["prospects"]);
+  assert.equal(second.run.code, 0, second.run.stderr);
+  assert.ok(listings("prospects").length > 0, "a checkedAt in the future is due");
+  assert.deepEqual(idsOfTombstones(second.run, "prospects"), [gone[2]]);
+});

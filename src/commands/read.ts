@@ -55,7 +55,7 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   }
   // Validate every stream's state before reading anything.
   const requests = configured.map((c) => ({ configured: c, request: pageRequest(c, config.startDateMs, config.pageSize, state, stateFile, config.recordFormat) }));
-  const checks = deleteChecks(configured, state, stateFile, config.detectDeletesEveryMs, Date.now());
+  const checks = deleteChecks(configured, state, stateFile, config.detectDeletesEveryMs, Date.now(), config.startDateMs);
   for (const r of requests) if (r.request.info) await writer.write(logMessage("INFO", r.request.info));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
   const cursorFields = new Map(configured.map((c) => [c.definition.name, c.definition.cursorField] as const));
@@ -90,7 +90,8 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   const unreachable = failures.find((f) => f.error instanceof UnreachableError)?.error as UnreachableError | undefined;
   const stopped = signal.aborted ? messageOf(signal.reason) : unreachable?.message;
   const notStarted = [...byName.keys()].filter((name) => !report.streams.has(name));
-  if (!writer.isClosed) await report.finish(writer, { failures, notStarted, ...(stopped ? { stopped } : {}) });
+  if (writer.isClosed) report.abandon(); // nothing can be reported: erase the progress line (main.ts says why on stderr)
+  else await report.finish(writer, { failures, notStarted, ...(stopped ? { stopped } : {}) });
   if (signal.aborted) return 143;
   if (failures.length === 0) return 0;
   const notRead = skipped.length > 0 ? ` ${skipped.length} stream(s) were not started: ${skipped.join(", ")}.` : "";
