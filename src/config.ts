@@ -148,7 +148,7 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError(file, "", "the config must be a JSON object");
   const value = withoutNulls(parsed);
   const spec = loadSpec();
-  const ajv = new Ajv({ allErrors: false, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(spec.connectionSpecification);
   if (!validate(value)) {
     const e = validate.errors![0]!;
@@ -157,8 +157,19 @@ export function resolveConfig(parsed: unknown, file: string): ResolvedConfig {
         ? String((e.params as { missingProperty: string }).missingProperty)
         : e.instancePath.replace(/^\//, "").replace(/\//g, ".");
     const descriptor = (spec.connectionSpecification.properties[field] as { pattern_descriptor?: string } | undefined)?.pattern_descriptor;
+    // enum and const (also the oneOf branches of `authentication`): every value allowed at that place.
+    const allowed = validate.errors!.filter((x) => x.instancePath === e.instancePath).flatMap((x) => {
+      const p = x.params as { allowedValues?: unknown[]; allowedValue?: unknown };
+      return x.keyword === "enum" ? (p.allowedValues ?? []) : x.keyword === "const" ? [p.allowedValue] : [];
+    });
     const problem =
-      e.keyword === "required" ? "is required" : e.keyword === "pattern" && descriptor ? `must be ${descriptor}` : (e.message ?? "is invalid");
+      e.keyword === "required"
+        ? "is required"
+        : e.keyword === "pattern" && descriptor
+          ? `must be ${descriptor}`
+          : allowed.length > 0 && (e.keyword === "enum" || e.keyword === "const")
+            ? `must be one of ${[...new Set(allowed)].map((v) => JSON.stringify(v)).join(", ")}`
+            : (e.message ?? "is invalid");
     throw new InputError(file, field, problem);
   }
   const raw = value as Config;

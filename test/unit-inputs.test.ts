@@ -25,7 +25,8 @@ test("config violations name the file and the field", () => {
     [{ ...base, start_date: "16/11/2020" }, /^c\.json: start_date: must be YYYY-MM-DD or/],
     [{ ...base, base_url: "http://api.example.com/api/v2" }, /^c\.json: base_url: must be an https:\/\/ URL/],
     [[], /^c\.json: the config must be a JSON object$/],
-    [{ ...base, record_format: "owner_ids" }, /^c\.json: record_format: must be equal to one of the allowed values$/],
+    [{ ...base, record_format: "owner_ids" }, /^c\.json: record_format: must be one of "ids", "airbyte_v1"$/],
+    [{ ...base, authentication: { auth_type: "bogus" } }, /^c\.json: authentication\.auth_type: must be one of "oauth2\.0", "manual"$/],
   ];
   for (const [value, message] of cases) assert.throws(() => resolveConfig(value, "c.json"), (e: unknown) => e instanceof InputError && message.test(e.message));
   assert.equal(resolveConfig({ ...base, base_url: "http://127.0.0.1:8080/api/v2" }, "c").baseUrl.href, "http://127.0.0.1:8080/api/v2/");
