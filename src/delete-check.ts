@@ -62,6 +62,8 @@ export interface ListingResult {
   listed: IdSet;
   /** When the listing started (the check time T). */
   startedAt: string;
+  /** True for the stream's first check (no id set yet): it only records the set. */
+  first: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -186,7 +188,7 @@ export class DeleteCheck {
       if (!signal.aborted) this.listing = undefined;
       throw error;
     }
-    return { before, listed: listing.ids, startedAt: listing.startedAt };
+    return { before, listed: listing.ids, startedAt: listing.startedAt, first: this.known === undefined };
   }
 
   /**

@@ -161,7 +161,14 @@ export class StreamRead {
     const check = this.deletes!;
     try {
       const result = await check.list(this.client, () => this.writeBeside(() => [], true), this.signal);
-      await this.writeBeside(() => check.commit(result), false);
+      let tombstones = 0;
+      await this.writeBeside(() => {
+        const records = check.commit(result);
+        tombstones = records.length;
+        return records;
+      }, false);
+      const what = result.first ? "the first check records the set, no tombstones" : `${tombstones.toLocaleString("en-US")} tombstone(s) for ids gone since the last check`;
+      this.session.log(`${this.name}: delete check: ${result.listed.size.toLocaleString("en-US")} ids listed; ${what}.`);
     } catch (error) {
       if (!this.signal.aborted) await this.writer.write(logMessage("WARN", check.failure(error)));
     }

@@ -65,6 +65,12 @@ test("sync, delete prospects and accounts, sync again: one tombstone per deleted
   const second = await sync(first.states);
   assert.equal(second.run.code, 0, second.run.stderr);
   assertClean(second.run, r);
+  const checkLine = (run: CliRun, s: string): string[] => logsOf(run).filter((l) => l.startsWith(`${s}: delete check: `));
+  for (const s of STREAMS) {
+    const listed = r.control.listIds(s).count;
+    assert.deepEqual(checkLine(first.run, s), [`${s}: delete check: ${(listed + deleted[s as keyof typeof deleted].length).toLocaleString("en-US")} ids listed; the first check records the set, no tombstones.`]);
+    assert.deepEqual(checkLine(second.run, s), [`${s}: delete check: ${listed.toLocaleString("en-US")} ids listed; ${deleted[s as keyof typeof deleted].length} tombstone(s) for ids gone since the last check.`]);
+  }
   for (const [s, ids] of Object.entries(deleted)) {
     assert.ok(ids.length >= 5, `${s}: ${ids.length} deleted`);
     assert.deepEqual(idsOfTombstones(second.run, s), ids, `${s}: exactly the deleted ids`);
