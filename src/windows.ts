@@ -7,8 +7,9 @@
  * A stream starts as one window `[lower bound, +∞)`. When a slot is free and no stream waits, the
  * window with the most remaining range (from its position to its end; an open end counts as the
  * start of the read) is split at the midpoint: it keeps the lower half, a new window takes the
- * upper half; when several slots are free, it is cut into that many equal parts plus one at once. No counts are requested (`count=true` is costly, outreach-api.md §4.3). Only windows
- * of splittable streams (incremental, with a cursor) are split, and only once they have read a page
+ * upper half; when several slots are free, it is cut into that many equal parts plus one at once.
+ * No counts are requested (`count=true` is costly, outreach-api.md §4.3). Only windows of
+ * splittable streams (incremental, with a cursor) are split, and only once they have read a page
  * and another follows, so a one-page stream is never split. Nothing here knows about Airbyte messages.
  */
 
@@ -64,32 +65,25 @@ function remaining(w: Window<unknown>, nowMs: number): number {
 }
 
 /**
- * The split point of a window, or undefined when it should not be split: it must have read a page,
- * have another to come, and have at least MIN_SPLIT_MS left with at least two pages' worth of
- * range left at the rate it has read so far.
- * @param nowMs the nominal end of open-ended windows (the start of the read), epoch ms
- */
-export function splitPoint(w: Window<unknown>, nowMs: number): number | undefined {
-  if (w.pages === 0 || !w.more) return undefined;
-  const left = remaining(w, nowMs);
-  if (!(left >= MIN_SPLIT_MS)) return undefined;
-  const perPage = (w.position - w.first) / w.pages;
-  if (perPage > 0 && left < 2 * perPage) return undefined;
-  return w.position + Math.floor(left / 2);
-}
-
-/**
  * Where to cut a window into up to `parts` windows of equal range at once (ascending), or [] when it
- * should not be split (see splitPoint). Each part keeps at least a page's worth of range at the
- * rate the window has read so far, and at least MIN_SPLIT_MS / 2.
+ * should not be split: it must have read a page, have another to come, and have at least
+ * MIN_SPLIT_MS left with at least two pages' worth of range left at the rate it has read so far.
+ * Each part keeps at least a page's worth of range at that rate, and at least MIN_SPLIT_MS / 2.
  * @param nowMs the nominal end of open-ended windows (the start of the read), epoch ms
  */
 export function splitPoints(w: Window<unknown>, nowMs: number, parts: number): number[] {
-  if (parts < 2 || splitPoint(w, nowMs) === undefined) return [];
+  if (parts < 2 || w.pages === 0 || !w.more) return [];
   const left = remaining(w, nowMs);
+  if (!(left >= MIN_SPLIT_MS)) return [];
   const perPage = (w.position - w.first) / w.pages;
+  if (perPage > 0 && left < 2 * perPage) return [];
   const n = Math.max(2, Math.min(parts, Math.floor(left / Math.max(MIN_SPLIT_MS / 2, perPage > 0 ? perPage : 0))));
   return Array.from({ length: n - 1 }, (_, k) => w.position + Math.floor((left * (k + 1)) / n));
+}
+
+/** The midpoint a window is halved at, or undefined when it should not be split (see splitPoints). */
+export function splitPoint(w: Window<unknown>, nowMs: number): number | undefined {
+  return splitPoints(w, nowMs, 2)[0];
 }
 
 /**
