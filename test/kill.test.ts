@@ -11,6 +11,7 @@ import { CLI, lastStates, recordsOf, runCli, type CliRun } from "./helpers/cli.j
 import { catalogFor, configFor, readArgs, replica, type Replica } from "./helpers/replica.js";
 import { assertClean, assertResumeLosesNothing, statusesOf } from "./helpers/resilience.js";
 import { random } from "./helpers/random.js";
+import type { AirbyteMessage } from "../src/generated/protocol.js";
 
 const STREAMS = ["prospects", "calls", "events", "duties", "stages"];
 let r: Replica;
@@ -40,33 +41,58 @@ interface Chain {
   runs: CliRun[];
 }
 
+/** A split window, from its LOG line (`<stream>: window split at <at>: … [<at>, <end>) …`). */
+interface Split {
+  stream: string;
+  lo: number;
+  hi: number;
+}
+function splitOf(m: AirbyteMessage): Split | undefined {
+  const x = m.type === "LOG" ? /^(\w+): window split at (\S+): .* and \[\S+, (the end|\S+)\) are read/.exec(m.log!.message) : null;
+  return x ? { stream: x[1]!, lo: Date.parse(x[2]!), hi: x[3] === "the end" ? Infinity : Date.parse(x[3]!) } : undefined;
+}
+function inWindow(m: AirbyteMessage, { stream, lo, hi }: Split): boolean {
+  if (m.type !== "RECORD" || m.record!.stream !== stream) return false;
+  const data = m.record!.data as Record<string, string>;
+  const at = Date.parse(data.updatedAt ?? data.createdAt ?? "");
+  return at >= lo && at < hi;
+}
+
 /**
- * Where a kill fell relative to the windows of split streams, from the run's split LOG lines
- * (`<stream>: window split at <at>: … [<at>, <end>) …`) and its records: `between` when the window
- * split off last had written no record yet, `inside` when it had, `unsplit` without any split.
+ * Where a kill fell relative to the windows of split streams, from the run's split LOG lines and
+ * its records: `between` when the window split off last had written no record yet, `inside` when
+ * it had, `unsplit` without any split.
  */
 type Where = "inside" | "between" | "unsplit";
 function whereKilled(run: CliRun): Where {
-  let split: { stream: string; lo: number; hi: number; line: number } | undefined;
-  run.messages.forEach((m, line) => {
-    const x = m.type === "LOG" ? /^(\w+): window split at (\S+): .* and \[\S+, (the end|\S+)\) are read/.exec(m.log!.message) : null;
-    if (x) split = { stream: x[1]!, lo: Date.parse(x[2]!), hi: x[3] === "the end" ? Infinity : Date.parse(x[3]!), line };
-  });
-  if (!split) return "unsplit";
-  const { stream, lo, hi, line } = split;
-  const wrote = run.messages.slice(line).some((m) => {
-    if (m.type !== "RECORD" || m.record!.stream !== stream) return false;
-    const data = m.record!.data as Record<string, string>;
-    const at = Date.parse(data.updatedAt ?? data.createdAt ?? "");
-    return at >= lo && at < hi;
-  });
-  return wrote ? "inside" : "between";
+  const last = run.messages.map((m, line) => ({ split: splitOf(m), line })).filter((x) => x.split).at(-1);
+  if (!last) return "unsplit";
+  return run.messages.slice(last.line).some((m) => inWindow(m, last.split!)) ? "inside" : "between";
+}
+
+/**
+ * A kill aimed at the windows of split streams (given each stdout line in order): at the line that
+ * logs a split (`records` 0: between the split and the new window's first record), or after the
+ * new window's `records`-th record (inside it). The signal lands a little later than the line, so
+ * `whereKilled` says where it fell.
+ */
+function aimAtWindow(records: number): (line: string) => boolean {
+  let split: Split | undefined;
+  let seen = 0;
+  return (line) => {
+    const m = JSON.parse(line) as AirbyteMessage;
+    const created = splitOf(m);
+    if (created) [split, seen] = [created, 0];
+    else if (split && inWindow(m, split)) seen++;
+    return split !== undefined && seen === records;
+  };
 }
 
 /**
  * Reads until a run completes; every run but the last is killed with SIGKILL after a random
  * number of stdout lines, and the next one starts from the last state of each stream and the
- * refresh token of the last CONTROL message seen so far.
+ * refresh token of the last CONTROL message seen so far. With split streams, four kills in five
+ * are aimed at a window (`aimAtWindow`), the random line count (plus `maxLine`) then being a fallback.
  */
 async function chain(refreshToken: string, rand: () => number, maxKills: number, plan: Plan): Promise<Chain> {
   const states = new Map<string, unknown>();
@@ -74,9 +100,11 @@ async function chain(refreshToken: string, rand: () => number, maxKills: number,
   const out: Chain = { kills: [], runs: [] };
   for (;;) {
     const kill = out.kills.length < maxKills ? 1 + Math.floor(rand() * plan.maxLine) : undefined;
+    const aim = plan.concurrency > 2 ? Math.floor(rand() * 5) - 1 : -1;
+    const when = aim >= 0 ? aimAtWindow(aim) : undefined;
     const config = configFor(r, { refresh_token: token, page_size: 4, concurrency: plan.concurrency });
     const args = await readArgs(r, { config, catalog: catalogFor(plan.streams), state: [...states.values()] });
-    const run = await runCli(args, kill ? { killAfterLines: { lines: kill, signal: "SIGKILL" } } : {});
+    const run = await runCli(args, kill ? { killAfterLines: { lines: when ? kill + plan.maxLine : kill, signal: "SIGKILL", when } } : {});
     out.runs.push(run);
     for (const s of lastStates(run)) states.set(s!.stream!.stream_descriptor.name, s);
     const control = run.messages.filter((m) => m.type === "CONTROL").at(-1);
@@ -123,7 +151,7 @@ for (const [title, plan, seed] of plans) {
     const expected = plan.streams.reduce((a, s) => a + r.control.listIds(s).count, 0) * chains.length;
     const count = (where: Where): number => kills.filter((k) => k.where === where).length;
     t.diagnostic(
-      `seeds ${seed}+0..2: ${kills.length} kill -9 points (after stdout lines ${kills.map((k) => k.afterLines).join(", ")}; ` +
+      `seeds ${seed}+0..2: ${kills.length} kill -9 points (after stdout lines ${kills.map((k) => k.linesSeen).join(", ")}; ` +
         `${count("inside")} inside windows, ${count("between")} between a split and the new window's first record, ${count("unsplit")} before any split), ` +
         `${lost} records lost, ${delivered} records delivered for ${expected} distinct: duplicate factor ${(delivered / expected).toFixed(2)} (re-reads after kills)`,
     );

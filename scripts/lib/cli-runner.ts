@@ -25,8 +25,11 @@ export interface CliRun {
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Sends this signal after the given number of stdout lines (kill tests). */
-  killAfterLines?: { lines: number; signal: NodeJS.Signals };
+  /**
+   * Sends this signal after the given number of stdout lines, or earlier, at the first line for
+   * which `when` (given each complete line in order) returns true (kill tests).
+   */
+  killAfterLines?: { lines: number; signal: NodeJS.Signals; when?: (line: string) => boolean };
   /** "inherit": the child writes to this process's stderr (a terminal shows its progress line); `stderr` is then "". */
   stderr?: "inherit";
 }
@@ -49,9 +52,10 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun
       partial = parts.pop()!;
       for (const line of parts) {
         lines.push(line);
-        if (!killed && options.killAfterLines && lines.length >= options.killAfterLines.lines) {
+        const kill = options.killAfterLines;
+        if (!killed && kill && (lines.length >= kill.lines || kill.when?.(line))) {
           killed = true;
-          child.kill(options.killAfterLines.signal);
+          child.kill(kill.signal);
         }
       }
     });
