@@ -204,3 +204,42 @@ for (const ignore of [false, true]) {
     assert.deepEqual(last!.stream!.stream_state, { updatedAt: newest });
   });
 }
+
+/** The instants of a run's split LOG lines for a stream, epoch ms. */
+const splitsOf = (run: Awaited<ReturnType<typeof runCli>>, stream: string): number[] =>
+  run.messages.flatMap((m) => {
+    const x = m.type === "LOG" ? new RegExp(`^${stream}: window split at (\\S+):`).exec(m.log!.message) : null;
+    return x ? [Date.parse(x[1]!)] : [];
+  });
+
+test("before its first split a stream asks once for its newest cursor, and cuts up to it rather than up to now; never at concurrency 1", async () => {
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 20, concurrency: 4 }), catalog: catalogFor(["prospects"]) }));
+  assert.equal(run.code, 0, run.stderr);
+  assertAllRecords(run, r, "prospects");
+  const requests = apiRequests(r, "prospects");
+  const probes = requests.filter((e) => param(e, "sort") === "-updatedAt");
+  assert.deepEqual(probes.map((e) => e.query), ["count=false&page%5Bsize%5D=1&sort=-updatedAt&fields%5Bprospect%5D=updatedAt"]);
+  assert.equal(requests.indexOf(probes[0]!), 1, "right after the first page");
+  const newest = Math.max(...run.messages.filter((m) => m.type === "RECORD").map((m) => Date.parse((m.record!.data as { updatedAt: string }).updatedAt)));
+  const splits = splitsOf(run, "prospects");
+  assert.ok(splits.length >= 3, "one part per slot at once, then more as parts end");
+  assert.ok(splits.every((at) => at <= newest + 1), `split points ${splits.map((at) => new Date(at).toISOString())} at or before the newest cursor ${new Date(newest).toISOString()}`);
+
+  r.requests.clear();
+  const one = await runCli(await readArgs(r, { config: configFor(r, { page_size: 20, concurrency: 1 }), catalog: catalogFor(["prospects"]) }));
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(apiRequests(r, "prospects").filter((e) => param(e, "sort") === "-updatedAt").length, 0);
+  assert.equal(apiRequests(r, "prospects").length, Math.ceil(r.control.listIds("prospects").count / 20));
+});
+
+test("a refused newest-cursor request is one INFO line: the stream is split up to now and read completely", async () => {
+  r.control.addFaults({ kind: "http_error", status: 400, stream: "prospects", after: 1 });
+  const run = await runCli(await readArgs(r, { config: configFor(r, { page_size: 20, concurrency: 4 }), catalog: catalogFor(["prospects"]) }));
+  assert.equal(run.code, 0, run.stderr);
+  assertClean(run, r);
+  assertAllRecords(run, r, "prospects");
+  const info = run.messages.filter((m) => m.type === "LOG" && /could not find the newest updatedAt/.test(m.log!.message));
+  assert.equal(info.length, 1);
+  assert.equal(info[0]!.log!.level, "INFO");
+  assert.ok(splitsOf(run, "prospects").length >= 1, "still split");
+});
