@@ -74,8 +74,11 @@ function checkUrl(file: string, field: string, value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(file, field, `is not a URL: ${JSON.stringify(value)}`);
+    // Not echoed when it may hold a user:password@ part.
+    throw new InputError(file, field, `is not a URL${value.includes("@") ? "" : `: ${JSON.stringify(value)}`}`);
   }
+  // fetch refuses such URLs (and each request would be retried); they would also print the password.
+  if (url.username || url.password) throw new InputError(file, field, "must not hold a user name or password (user:password@host); the connector signs in with OAuth2 only");
   if (url.protocol === "https:") return url;
   if (url.protocol === "http:" && LOOPBACK.test(url.hostname)) return url;
   throw new InputError(file, field, "must be an https:// URL (plain http is allowed only for loopback hosts)");
