@@ -107,13 +107,17 @@ export async function loadCatalog(file: string): Promise<ConfiguredStream[]> {
 /** Input state: the stream_state blob of each stream named in it. */
 export type InputState = Map<string, Record<string, unknown>>;
 
+/** The `type` of a state message (airbyte_protocol.yaml AirbyteStateType). */
+const STATE_TYPES = ["STREAM", "GLOBAL", "LEGACY"];
+
 /** CDK sentinels meaning "no cursor state" (airbyte-contract.md §3). */
 const SENTINELS = ["__ab_no_cursor_state_message", "__ab_full_refresh_sync_complete"];
 
 /**
  * Accepts every input state shape of airbyte-contract.md §3: a list of STREAM (or GLOBAL, LEGACY)
  * state messages, a legacy object keyed by stream name, Meltano's `{airbyte_state: [...]}`,
- * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file. Members that are `null`
+ * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file; one state message not in a list, and whole STATE lines of
+ * `read`'s output (`{"type": "STATE", "state": …}`), alone or in a list. Members that are `null`
  * count as absent (`"stream_state": null` is no state for that stream, `"sourceStats": null`,
  * `"namespace": null` are nothing); members the connector does not use (`sourceStats`,
  * `destinationStats`, an `id`, `shared_state`, …) are ignored. An element without `type` is read
@@ -128,6 +132,8 @@ function stateFrom(value: unknown, file: string): InputState {
   const state: InputState = new Map();
   if (value === null || value === undefined) return state;
   if (isObject(value) && Array.isArray(value.airbyte_state)) return stateFrom(value.airbyte_state, file);
+  // One state message not in a list, or a STATE line of our output, is a list of one.
+  if (isObject(value) && (STATE_TYPES.includes(value.type as string) || (value.type === "STATE" && isObject(value.state)))) return stateFrom([value], file);
   const addBlob = (name: string, blob: unknown, at: string): void => {
     if (blob === undefined) return;
     if (!isObject(blob)) throw new InputError(file, at, "stream_state must be an object");
@@ -157,6 +163,7 @@ function stateFrom(value: unknown, file: string): InputState {
   value.forEach((element, i) => {
     const at = `[${i}]`;
     if (!isObject(element)) throw new InputError(file, at, "each state message must be an object");
+    if (element.type === "STATE" && isObject(element.state)) element = element.state; // a whole AirbyteMessage
     const type = element.type ?? (element.data !== undefined ? "LEGACY" : element.stream !== undefined ? "STREAM" : element.global !== undefined ? "GLOBAL" : undefined);
     if (type === "STREAM") {
       const stream = element.stream;

@@ -142,6 +142,20 @@ test("state: pydantic-written STREAM, GLOBAL and LEGACY states (null members, so
   assert.throws(() => parseState(pydanticStates([{ type: "STREAM", stream: null }]), "st.json"), /st\.json: \[0\]\.stream\.stream_descriptor\.name: is required/);
 });
 
+test("state: one state message not in a list, and whole STATE lines of read's output, alone or listed", () => {
+  const blob = { updatedAt: "2024-01-01T00:00:00.000Z" };
+  const message = { type: "STREAM", stream: { stream_descriptor: { name: "prospects" }, stream_state: blob } };
+  const expect = new Map<string, object>([["prospects", blob]]);
+  assert.deepEqual(parseState(message, "s"), expect, "a STREAM message alone");
+  assert.deepEqual(parseState({ type: "LEGACY", data: { prospects: blob } }, "s"), expect, "a LEGACY message alone");
+  assert.deepEqual(parseState({ type: "GLOBAL", global: { stream_states: [message.stream] } }, "s"), expect, "a GLOBAL message alone");
+  assert.deepEqual(parseState({ type: "STATE", state: message }, "s"), expect, "a STATE line");
+  const events = { createdAt: "2024-02-01T00:00:00.000Z" };
+  const other = { type: "STATE", state: { type: "STREAM", stream: { stream_descriptor: { name: "events" }, stream_state: events } } };
+  assert.deepEqual(parseState([{ type: "STATE", state: message }, other], "s"), new Map<string, object>([["prospects", blob], ["events", events]]), "STATE lines in a list");
+  assert.throws(() => parseState({ type: "STATE", state: { type: "bogus" } }, "st.json"), /st\.json: \[0\]\.type: must be STREAM, GLOBAL or LEGACY, not "bogus"/);
+});
+
 test("config: every optional member null = absent (defaults apply); a required one null is named", () => {
   const base = { client_id: "id", client_secret: "secret", refresh_token: "refresh" };
   const nulls = configWithNulls(base, spec);
