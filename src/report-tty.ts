@@ -3,11 +3,27 @@
  * place (`\r` and erase-line, ECMA-48 `CSI 2 K`) every quarter second; at the end, the summary as
  * a table. Only ever constructed when stderr is a TTY: stdout carries Airbyte messages only.
  */
+import type { MessageWriter } from "./protocol/writer.js";
 import type { RunOutcome, RunReport } from "./report.js";
 import { seconds } from "./report.js";
 
 const ERASE_LINE = "\r\x1b[2K";
 const REFRESH_MS = 250;
+
+/**
+ * Echoes each WARN, ERROR and FATAL LOG message to the terminal as it is written, above the
+ * progress line, masked as on stdout (`warning: <message>`): a person sees what went wrong without
+ * reading the JSON output.
+ */
+export function echoWarnings(writer: MessageWriter, out: NodeJS.WriteStream): void {
+  writer.observe({
+    message: (m) => {
+      const level = m.type === "LOG" ? m.log!.level : undefined;
+      if (level !== "WARN" && level !== "ERROR" && level !== "FATAL") return;
+      out.write(`${ERASE_LINE}${level === "WARN" ? "warning" : "error"}: ${writer.masker.mask(m.log!.message)}\n`);
+    },
+  });
+}
 
 /** Progress line and final table on a terminal stream. */
 export class TerminalView {
@@ -44,18 +60,27 @@ export class TerminalView {
   /** Stops the progress line and writes the table in its place. */
   close(outcome: RunOutcome): void {
     clearInterval(this.timer);
-    this.out.write(ERASE_LINE + table(this.report, outcome).join("\n") + "\n");
+    this.out.write(ERASE_LINE + table(this.report, outcome, this.out.columns).join("\n") + "\n");
   }
 }
 
-/** The summary as aligned text rows: header, one row per stream, totals, then failure reasons. */
-export function table(report: RunReport, outcome: RunOutcome): string[] {
+/**
+ * The summary as aligned text rows: header, one row per stream, totals, then failure reasons. When
+ * the rows would not fit in `columns` characters, the final cursor is shown without its field name.
+ */
+export function table(report: RunReport, outcome: RunOutcome, columns = Infinity): string[] {
+  const wide = rowsOf(report, outcome, false);
+  return wide[1]!.length < columns ? wide : rowsOf(report, outcome, true); // wide[1]: the rule under the header, as wide as the table
+}
+
+function rowsOf(report: RunReport, outcome: RunOutcome, narrow: boolean): string[] {
+  const cursor = (s: Parameters<RunReport["cursorOf"]>[0]): string => (narrow ? report.cursorOf(s).replace(/^\S+ (?=\S)/, "") : report.cursorOf(s));
   const streams = [...report.streams.values()].sort((a, b) => a.name.localeCompare(b.name));
   const t = report.totals(outcome.notStarted);
   const f = (x: number): string => x.toLocaleString("en-US");
   const rows: string[][] = [
     ["stream", "status", "records", "pages", "requests", "retries", "waits", "time", "final cursor"],
-    ...streams.map((s) => [s.name, s.status, f(s.records), f(s.pages), f(s.requests), f(s.retries), `${f(s.waits)} / ${seconds(s.waitMs)}`, seconds(report.durationOf(s)), report.cursorOf(s)]),
+    ...streams.map((s) => [s.name, s.status, f(s.records), f(s.pages), f(s.requests), f(s.retries), `${f(s.waits)} / ${seconds(s.waitMs)}`, seconds(report.durationOf(s)), cursor(s)]),
     [
       `total (${t.streams} streams)`,
       `${t.complete} ok, ${t.incomplete} incomplete`,

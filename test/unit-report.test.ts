@@ -7,9 +7,10 @@ import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { RunEvents } from "../src/events.js";
 import { unreachable } from "../src/http/network.js";
-import { streamStateMessage, streamStatusMessage } from "../src/protocol/messages.js";
+import { logMessage, streamStateMessage, streamStatusMessage } from "../src/protocol/messages.js";
 import { MessageWriter, SecretMasker } from "../src/protocol/writer.js";
 import { RunReport } from "../src/report.js";
+import { echoWarnings, table as tableOf } from "../src/report-tty.js";
 import { closest } from "../src/suggest.js";
 
 test("closest: typos and camelCase find the field or stream; far names find nothing", () => {
@@ -48,7 +49,7 @@ function setup(): { events: RunEvents; writer: MessageWriter; report: RunReport;
   const writer = new MessageWriter(out, new SecretMasker());
   const events = new RunEvents();
   const screen: string[] = [];
-  const terminal = { isTTY: true, columns: 120, write: (text: string) => screen.push(text) > 0 } as unknown as NodeJS.WriteStream;
+  const terminal = { isTTY: true, columns: 160, write: (text: string) => screen.push(text) > 0 } as unknown as NodeJS.WriteStream;
   const clock = { now: 1_000_000 };
   const cursors = new Map<string, string | null>([
     ["prospects", "updatedAt"],
@@ -112,6 +113,11 @@ test("report: per-stream figures from events and messages; summary lines; the te
   const count = screen.length;
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(screen.length, count, "no progress line after the table");
+  // In a terminal narrower than the table, the final cursor loses its field name.
+  const narrow = tableOf(report, outcome, 120);
+  assert.equal(narrow[3], "prospects          complete                  3      2         3        1  1 / 60.0 s  2.5 s  2024-08-02T09:56:52.000Z");
+  assert.ok(narrow[1]!.length < 120, `${narrow[1]!.length} columns`);
+  assert.deepEqual(tableOf(report, outcome, 200), table.slice(0, -1), "wide enough: as drawn");
 });
 
 test("report without a terminal: nothing but LOG lines", async () => {
@@ -128,4 +134,21 @@ test("report without a terminal: nothing but LOG lines", async () => {
     ["LOG", "INFO", "Summary duties: "],
     ["LOG", "INFO", "Summary: streams"],
   ]);
+});
+
+test("echoWarnings: WARN and ERROR LOG lines reach the terminal as they are written, masked; INFO and other messages do not", async () => {
+  const out = new PassThrough();
+  const stdout: string[] = [];
+  out.on("data", (chunk: Buffer) => stdout.push(chunk.toString("utf8")));
+  const masker = new SecretMasker();
+  masker.add("hunter2-secret");
+  const writer = new MessageWriter(out, masker);
+  const screen: string[] = [];
+  echoWarnings(writer, { isTTY: true, columns: 120, write: (text: string) => screen.push(text) > 0 } as unknown as NodeJS.WriteStream);
+  await writer.write(logMessage("INFO", "prospects: window split"));
+  await writer.write(logMessage("WARN", "c.json: start_dat is not a setting; did you mean start_date? (hunter2-secret)"));
+  await writer.write(streamStatusMessage("prospects", "STARTED"));
+  await writer.write(logMessage("ERROR", "boom"));
+  assert.deepEqual(screen, ["\r\x1b[2Kwarning: c.json: start_dat is not a setting; did you mean start_date? (****)\n", "\r\x1b[2Kerror: boom\n"]);
+  assert.equal(stdout.join("").split("\n").filter(Boolean).length, 4, "stdout still gets every message");
 });

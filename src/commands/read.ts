@@ -19,6 +19,7 @@ import type { PageRequest } from "../reader.js";
 import { sparseFields } from "../fields.js";
 import type { RecordFormat } from "../record-format.js";
 import { logRequests, RunReport } from "../report.js";
+import { echoWarnings } from "../report-tty.js";
 import { openSession } from "../session.js";
 import { PAGE_SIZE_KEY } from "../state.js";
 import { StreamRead } from "../stream-read.js";
@@ -41,6 +42,9 @@ export interface ReadArgs {
  *   when the credentials are refused before the first stream
  */
 export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortSignal): Promise<number> {
+  // Progress and warnings on stderr only when it is a terminal and stdout is not (JSON lines would cut through it).
+  const terminal = process.stderr.isTTY && !process.stdout.isTTY ? { terminal: process.stderr } : {};
+  if (terminal.terminal) echoWarnings(writer, terminal.terminal);
   const config = await loadConfig(args.config);
   const session = openSession(config, writer, signal); // registers the secrets to mask
   for (const warning of config.warnings) await writer.write(logMessage("WARN", warning));
@@ -59,8 +63,6 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
   for (const r of requests) if (r.request.info) await writer.write(logMessage("INFO", r.request.info));
   const byName = new Map(requests.map((r) => [r.configured.definition.name, r]));
   const cursorFields = new Map(configured.map((c) => [c.definition.name, c.definition.cursorField] as const));
-  // Progress on stderr only when it is a terminal and stdout is not (JSON lines would cut through it).
-  const terminal = process.stderr.isTTY && !process.stdout.isTTY ? { terminal: process.stderr } : {};
   const report = new RunReport(session.events, writer, cursorFields, terminal);
   await session.tokens.accessToken().catch((error: unknown) => {
     report.abandon(); // refused credentials: one TRACE ERROR before any stream starts
