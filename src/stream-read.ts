@@ -12,6 +12,7 @@ import type { MessageWriter } from "./protocol/writer.js";
 import { endPageAt, newestCursor, readPages, type Page, type PageRequest } from "./reader.js";
 import type { Session } from "./session.js";
 import { PAGE_SIZE_KEY, WindowCheckpointer, type Checkpoint } from "./state.js";
+import { counted } from "./text.js";
 import { formatInstant, parseInstant } from "./time.js";
 import type { Window } from "./windows.js";
 
@@ -199,8 +200,8 @@ export class StreamRead {
         tombstones = records.length;
         return records;
       }, false);
-      const what = result.first ? "the first check records the set, no tombstones" : `${tombstones.toLocaleString("en-US")} tombstone(s) for ids gone since the last check`;
-      this.session.log(`${this.name}: delete check: ${result.listed.size.toLocaleString("en-US")} ids listed; ${what}.`);
+      const what = result.first ? "the first check records the set, no tombstones" : `${counted(tombstones, "tombstone")} for ids gone since the last check`;
+      this.session.log(`${this.name}: delete check: ${counted(result.listed.size, "id")} listed; ${what}.`);
     } catch (error) {
       if (!this.signal.aborted) await this.writer.write(logMessage("WARN", check.failure(error)));
     }

@@ -172,14 +172,14 @@ test("a missing scope fails only its stream with a config_error naming the scope
   assert.equal(lacking.code, 0);
   assertClean(lacking, r);
   assert.equal(status(lacking).status, "SUCCEEDED");
-  assert.match(status(lacking).message!, /^Connected\. The token lacks 1 read scope\(s\), so these streams cannot be read: calls\.read \(calls\)\./);
+  assert.match(status(lacking).message!, /^Connected\. The token lacks 1 read scope, so these streams cannot be read: calls\.read \(calls\)\./);
 
   // Without users.read (the usual probe), check probes another collection and names both scopes.
   r.control.set({ scopes: all.filter((s) => s !== "calls.read" && s !== "users.read") });
   const noUsers = await checkRun();
   assertClean(noUsers, r);
   assert.equal(status(noUsers).status, "SUCCEEDED");
-  assert.match(status(noUsers).message!, /lacks 2 read scope\(s\), so these streams cannot be read: calls\.read \(calls\), users\.read \(users\)/);
+  assert.match(status(noUsers).message!, /lacks 2 read scopes, so these streams cannot be read: calls\.read \(calls\), users\.read \(users\)/);
 
   r.control.set({ scopes: all });
   const full = await checkRun();

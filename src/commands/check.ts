@@ -13,12 +13,13 @@ import type { MessageWriter } from "../protocol/writer.js";
 import { logRequests } from "../report.js";
 import { openSession } from "../session.js";
 import { STREAMS, type StreamDefinition } from "../streams.js";
+import { counted } from "../text.js";
 
-/** `N scope(s) … : scope (streams), …` for the streams whose scope is missing. */
+/** `N read scopes … : scope (streams), …` for the streams whose scope is missing. */
 function describeMissing(missing: readonly StreamDefinition[]): string {
   const byScope = new Map<string, string[]>();
   for (const s of missing) byScope.set(s.scope, [...(byScope.get(s.scope) ?? []), s.name]);
-  return `The token lacks ${byScope.size} read scope(s), so these streams cannot be read: ${[...byScope]
+  return `The token lacks ${counted(byScope.size, "read scope")}, so these streams cannot be read: ${[...byScope]
     .map(([scope, streams]) => `${scope} (${streams.join(", ")})`)
     .join(", ")}. Add the scopes to the Outreach app and re-authorize the connection to read them.`;
 }

@@ -20,6 +20,7 @@ import { sparseFields } from "../fields.js";
 import type { RecordFormat } from "../record-format.js";
 import { logRequests, RunReport } from "../report.js";
 import { echoWarnings } from "../report-tty.js";
+import { counted } from "../text.js";
 import { openSession } from "../session.js";
 import { PAGE_SIZE_KEY } from "../state.js";
 import { StreamRead } from "../stream-read.js";
@@ -129,7 +130,7 @@ async function warnAboutState(
   const known = new Set(STREAMS.map((s) => s.name));
   const unselected = [...state.keys()].filter((name) => known.has(name) && !names.has(name));
   if (unselected.length > 0) {
-    await writer.write(logMessage("INFO", `${stateFile}: ${unselected.length} state entries are for streams not selected in this catalog, kept for later: ${unselected.join(", ")}.`));
+    await writer.write(logMessage("INFO", `${stateFile}: ${counted(unselected.length, "state entry is", "state entries are")} for streams not selected in this catalog, kept for later: ${unselected.join(", ")}.`));
   }
   for (const name of state.keys()) {
     if (known.has(name)) continue;
