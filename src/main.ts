@@ -73,7 +73,7 @@ for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) {
     // Everything written so far is already with the OS (stdout to a pipe or file is synchronous).
     if (stoppedBy) process.exit(SIGNAL_EXIT_CODES[signal]);
     stoppedBy = signal;
-    void writer.write(logMessage("WARN", `${signal} received: stopping after the current request and flushing the last state (send it again to exit at once).`));
+    void writer.write(logMessage("WARN", `${signal} received: stopping now and flushing the last state (send it again to exit at once).`));
     abort.abort(new ConnectorError(`cancelled by ${signal}`, "transient_error"));
   });
 }
@@ -103,7 +103,7 @@ const cli = yargs(hideBin(process.argv))
     "Read the streams of a configured catalog.",
     (y) =>
       y
-        .option("config", { type: "string", demandOption: true, describe: "Config JSON file" })
+        .option("config", { ...fileOption, describe: "Config JSON file" })
         .option("catalog", { ...fileOption, describe: "Configured catalog JSON file" })
         .option("state", { ...fileOption, demandOption: false, describe: "State JSON file (optional)" }),
     (argv) =>

@@ -173,4 +173,9 @@ test("command line: a missing --config is a config_error; unknown flags are igno
   assert.equal(extra.code, 0, extra.stderr);
   assertClean(extra, r);
   assertAllRecords(extra, r, "duties");
+  // A file option given twice: the last one counts, for every command.
+  const again = await readArgsWith({ config: configFor(r), catalog: catalogFor(["duties"]) }); // the refresh token rotated
+  const twice = await runCli(["read", "--config", "nowhere.json", ...again.args.slice(1)]);
+  assert.equal(twice.code, 0, twice.stderr);
+  assertAllRecords(twice, r, "duties");
 });
