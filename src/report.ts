@@ -79,6 +79,8 @@ export class RunReport {
   /** The report's clock, epoch ms. */
   readonly now: () => number;
   private readonly view: TerminalView | undefined;
+  /** Waits counted at their planned length that may not have ended yet (a stop cuts them short). */
+  private waiting: { stats: StreamStats; endMs: number }[] = [];
   /** Epoch ms until which the longest current wait or retry sleep lasts, and why. */
   currentWait: { untilMs: number; reason: string } | undefined;
 
@@ -110,6 +112,9 @@ export class RunReport {
       if (s) {
         s.waits++;
         s.waitMs += e.ms;
+        const now = this.now();
+        this.waiting = this.waiting.filter((w) => w.endMs > now);
+        this.waiting.push({ stats: s, endMs: now + e.ms });
       }
       this.waitUntil(this.now() + e.ms, e.reason);
     });
@@ -212,6 +217,10 @@ export class RunReport {
 
   /** Writes the summary LOG lines (and, on a terminal, replaces the progress line with the table). */
   async finish(writer: MessageWriter, outcome: RunOutcome): Promise<void> {
+    // A wait cut short (by a signal) counts for the time it lasted.
+    const now = this.now();
+    for (const w of this.waiting) w.stats.waitMs -= Math.max(0, w.endMs - now);
+    this.waiting = [];
     const lines = this.summaryLines(outcome);
     this.view?.close(outcome);
     for (const line of lines) await writer.write(logMessage("INFO", line));
