@@ -3,10 +3,13 @@
  * and the data control surface. Offline, 127.0.0.1 only.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { test } from "node:test";
 import { STREAMS } from "../src/streams.js";
 import { ReplicaClient } from "../integration_tests/replica/client.js";
 import { startReplica } from "../integration_tests/replica/server.js";
+import { ROOT } from "./helpers/cli.js";
 import { replicaFixture } from "./helpers/replica.js";
 
 const fixture = replicaFixture();
@@ -277,4 +280,16 @@ test("a million-record stream is served lazily: binary-searched pages, id count 
   } finally {
     await big.close();
   }
+});
+
+test("the replica's command line: --help prints its options and where its control API is described; a bad option points to it", () => {
+  const main = path.join(ROOT, "dist/integration_tests/replica/main.js");
+  const help = spawnSync(process.execPath, [main, "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^Usage: node dist\/integration_tests\/replica\/main\.js \[options\]/);
+  for (const option of ["--port", "--records", "--prospects", "--latency-ms", "--seed", "--min-mint-interval", "--token-lifetime"]) assert.ok(help.stdout.includes(option), option);
+  assert.ok(help.stdout.includes("integration_tests/replica/README.md"));
+  const bad = spawnSync(process.execPath, [main, "--bogus"], { encoding: "utf8" });
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr, "replica: Unknown option '--bogus' (see --help)\n");
 });

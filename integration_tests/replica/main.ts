@@ -2,7 +2,7 @@
  * Runs the Outreach API replica from the command line, for manual use:
  *
  *   node dist/integration_tests/replica/main.js [--port N] [--records N] [--latency-ms N] [--seed N]
- *                                               [--prospects N] [--min-mint-interval S] [--token-lifetime S]
+ *                                               [--prospects N] [--min-mint-interval S] [--token-lifetime S] [--help]
  *
  * Prints the API base, the token URL, the client credentials and a refresh token to stderr, then
  * serves until interrupted.
@@ -10,10 +10,30 @@
 import { parseArgs } from "node:util";
 import { startReplica, type ReplicaOptions } from "./server.js";
 
+const USAGE = `Usage: node dist/integration_tests/replica/main.js [options]
+
+The Outreach API replica: a local stand-in for api.outreach.io (API v2 and /oauth/token).
+
+Options:
+  --port N                 port on 127.0.0.1 (default 0: any free port)
+  --records N              records per stream (default: 25–60 per stream)
+  --prospects N            only prospects, N of them (not with --records)
+  --latency-ms N           delay before each API answer (default 0)
+  --seed N                 data generator seed (default 1)
+  --min-mint-interval S    least seconds between two token mints (default 0)
+  --token-lifetime S       access-token lifetime in seconds (default 7200)
+  -h, --help               this text
+
+It prints its URLs, client_id, client_secret and a refresh token on stderr. Its control API
+(/__control/: settings, faults, record updates and deletions) is described in
+integration_tests/replica/README.md.
+`;
+
 /** Parses the command line, starts the replica and prints how to reach it. */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: "boolean", short: "h" },
       port: { type: "string", default: "0" },
       records: { type: "string" },
       prospects: { type: "string" },
@@ -23,6 +43,7 @@ async function main(): Promise<void> {
       "token-lifetime": { type: "string", default: "7200" },
     },
   });
+  if (values.help) return void process.stdout.write(USAGE);
   const num = (v: string | undefined, name: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: a non-negative number expected, got '${v}'`);
@@ -60,6 +81,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`replica: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`replica: ${e instanceof Error ? e.message : String(e)} (see --help)\n`);
   process.exitCode = 1;
 });
