@@ -66,7 +66,8 @@ export class TerminalView {
 
 /**
  * The summary as aligned text rows: header, one row per stream, totals, then failure reasons. When
- * the rows would not fit in `columns` characters, the final cursor is shown without its field name.
+ * the rows would not fit in `columns` characters, the time column is left out and the final cursor
+ * is shown without its field name and milliseconds (47 streams fit in 120 columns).
  */
 export function table(report: RunReport, outcome: RunOutcome, columns = Infinity): string[] {
   const wide = rowsOf(report, outcome, false);
@@ -74,7 +75,7 @@ export function table(report: RunReport, outcome: RunOutcome, columns = Infinity
 }
 
 function rowsOf(report: RunReport, outcome: RunOutcome, narrow: boolean): string[] {
-  const cursor = (s: Parameters<RunReport["cursorOf"]>[0]): string => (narrow ? report.cursorOf(s).replace(/^\S+ (?=\S)/, "") : report.cursorOf(s));
+  const cursor = (s: Parameters<RunReport["cursorOf"]>[0]): string => (narrow ? report.cursorOf(s).replace(/^\S+ (?=\S)/, "").replace(/\.\d+Z$/, "Z") : report.cursorOf(s));
   const streams = [...report.streams.values()].sort((a, b) => a.name.localeCompare(b.name));
   const t = report.totals(outcome.notStarted);
   const f = (x: number): string => x.toLocaleString("en-US");
@@ -93,8 +94,9 @@ function rowsOf(report: RunReport, outcome: RunOutcome, narrow: boolean): string
       "",
     ],
   ];
+  if (narrow) for (const r of rows) r.splice(7, 1); // the time column
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7]);
+  const numeric = new Set(narrow ? [2, 3, 4, 5, 6] : [2, 3, 4, 5, 6, 7]);
   const render = (r: string[]): string => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const out = [render(rows[0]!), rule, ...rows.slice(1, -1).map(render), rule, render(rows.at(-1)!)];
