@@ -308,7 +308,6 @@ export function withDeleteChecks(
         return -Infinity;
       },
       splittable: (s) => typeof s === "string" && hooks.splittable(s),
-      ready: (s) => typeof s === "string" && (hooks.ready?.(s) ?? true),
       read: async (w, progress, splitDue) => {
         if (typeof w.stream === "string") return hooks.read(w as Window<string>, progress, splitDue);
         try {

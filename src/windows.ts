@@ -46,14 +46,8 @@ export interface WindowHooks<S> {
    * (then `end` is not called).
    */
   start(stream: S): number | undefined;
-  /** Whether windows of `stream` may be split. */
+  /** Whether windows of `stream` may be split (asked before each split; it may change). */
   splittable(stream: S): boolean;
-  /**
-   * Whether a splittable stream is ready to be split now (default: yes). While the window to split
-   * is of a stream not ready, nothing is split: the slot waits for its reader, whose `splitDue()`
-   * says so, to get ready and call `progress()`.
-   */
-  ready?(stream: S): boolean;
   /**
    * Reads one window; calls `progress()` after each page (once the window's fields are updated).
    * `splitDue()` says whether a slot is free, no stream waits and this window is worth splitting
@@ -162,7 +156,7 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
         const left = remaining(w, nowMs);
         if (splitPoint(w, nowMs) !== undefined && (!best || left > best.left)) best = { w, left };
       }
-      if (!best || (hooks.ready && !hooks.ready(best.w.stream))) return;
+      if (!best) return;
       // Cut from the top down: each cut splits the same window, which has read a page.
       for (const at of splitPoints(best.w, nowMs, concurrency - running.size + 1).reverse()) {
         const created: Window<S> = { stream: best.w.stream, lo: at, hi: best.w.hi, position: at, first: NaN, pages: 0, more: true, until: best.w.until };

@@ -82,8 +82,7 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
       runs.set(name, run);
       return run.lowerMs;
     },
-    splittable: (name) => runs.get(name)!.splittable,
-    ready: (name) => runs.get(name)!.readyToSplit,
+    splittable: (name) => runs.get(name)!.readyToSplit,
     read: (w, progress, splitDue) => runs.get(w.stream)!.readWindow(w, progress, splitDue),
     split: (w, created) => runs.get(w.stream)!.split(w, created),
     end: async (name, error) => {
