@@ -308,8 +308,8 @@ export function withDeleteChecks(
         return -Infinity;
       },
       splittable: (s) => typeof s === "string" && hooks.splittable(s),
-      read: async (w, progress, splitDue) => {
-        if (typeof w.stream === "string") return hooks.read(w as Window<string>, progress, splitDue);
+      read: async (w, progress) => {
+        if (typeof w.stream === "string") return hooks.read(w as Window<string>, progress);
         try {
           await run(w.stream.check);
         } finally {

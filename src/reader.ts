@@ -78,27 +78,6 @@ export function firstPageUrl(baseUrl: URL, request: PageRequest): URL {
   return url;
 }
 
-/**
- * The newest cursor value of a stream, epoch ms, from one small request: the first page of
- * `sort=-<cursor>&page[size]=1&count=false&fields[<type>]=<cursor>` (descending sort, §5.4).
- * Undefined when the collection is empty or the value is not a timestamp. It only places split
- * points (src/windows.ts), never bounds a read: records updated after it are read all the same.
- * @throws ConnectorError from the client
- */
-export async function newestCursor(client: OutreachClient, stream: StreamDefinition): Promise<number | undefined> {
-  const cursor = stream.cursorField;
-  if (!cursor) return undefined;
-  const url = new URL(stream.path.slice(1), client.baseUrl);
-  url.searchParams.set("count", "false");
-  url.searchParams.set("page[size]", "1");
-  url.searchParams.set("sort", `-${cursor}`);
-  url.searchParams.set(`fields[${stream.type}]`, cursor);
-  const document = await client.getCollection(url, true, (resource) => resource.attributes?.[cursor]);
-  const value = document.data[0];
-  const ms = typeof value === "string" ? parseInstant(value) : NaN;
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
 /** The same URL with another `page[size]` (the only edit ever made to a `links.next` URL). */
 function withPageSize(url: URL, size: number): URL {
   const out = new URL(url);

@@ -9,7 +9,7 @@ import type { OutreachClient } from "./http/client.js";
 import { UnreachableError } from "./http/network.js";
 import { errorTraceMessage, logMessage, streamStateMessage, streamStatusMessage } from "./protocol/messages.js";
 import type { MessageWriter } from "./protocol/writer.js";
-import { endPageAt, newestCursor, readPages, type Page, type PageRequest } from "./reader.js";
+import { endPageAt, readPages, type Page, type PageRequest } from "./reader.js";
 import type { Session } from "./session.js";
 import { PAGE_SIZE_KEY, WindowCheckpointer, type Checkpoint } from "./state.js";
 import { counted } from "./text.js";
@@ -28,8 +28,6 @@ export class StreamRead {
   readonly lowerMs: number;
   /** Incremental streams are read as windows that split; full-refresh ones as one window (§4.2). */
   readonly splittable: boolean;
-  /** Whether the newest cursor was looked for (findNewest); the stream is split only after that. */
-  private newestSought: boolean;
   private readonly checkpointer: WindowCheckpointer | undefined;
   private readonly client: OutreachClient;
   /** The page size to start new windows with: the last one that worked (§4.4). */
@@ -57,7 +55,6 @@ export class StreamRead {
     this.splittable = cursor !== null && c.syncMode === "incremental";
     this.checkpointer = cursor ? new WindowCheckpointer(cursor, this.lowerMs, initial) : undefined;
     this.pageSize = request.pageSize;
-    this.newestSought = session.config.concurrency < 2;
     // While a request of this stream waits out a rate limit: RUNNING with a RATE_LIMITED reason
     // (airbyte-contract.md §4.1 step 2); a plain RUNNING once pages arrive again.
     this.client = session.client.withHooks({
@@ -70,20 +67,11 @@ export class StreamRead {
     });
   }
 
-  /** Whether the scheduler may split the stream's windows now: a splittable stream whose newest cursor was sought. */
-  get readyToSplit(): boolean {
-    return this.splittable && this.newestSought;
-  }
-
-  /**
-   * Reads one window; stops early once another window of the stream failed.
-   * @param splitDue whether the scheduler would split this window at the next `progress()` (see findNewest)
-   * @throws what the reader throws
-   */
-  async readWindow(w: Window<string>, progress: () => void, splitDue: () => boolean): Promise<void> {
+  /** Reads one window; stops early once another window of the stream failed. @throws what the reader throws */
+  async readWindow(w: Window<string>, progress: () => void): Promise<void> {
     await this.begin(false);
     try {
-      await this.readPagesOf(w, progress, splitDue);
+      await this.readPagesOf(w, progress);
     } catch (error) {
       this.failed = true;
       throw error;
@@ -95,7 +83,7 @@ export class StreamRead {
    * outreach-api.md §4.4) on a window's first page is dropped for the rest of the stream, with a WARN:
    * every field the API sends by default is read instead.
    */
-  private async readPagesOf(w: Window<string>, progress: () => void, splitDue: () => boolean): Promise<void> {
+  private async readPagesOf(w: Window<string>, progress: () => void): Promise<void> {
     const request: PageRequest = {
       ...this.request,
       pageSize: this.pageSize,
@@ -122,7 +110,6 @@ export class StreamRead {
         this.pageSize = page.pageSize;
         await this.serial(() => this.writePage(w, page));
         if (this.writer.isClosed) throw new ConnectorError("stdout was closed by the reader", "system_error");
-        if (page.more && this.splittable && !this.newestSought && splitDue()) await this.findNewest(w);
         progress();
         if (!page.more) break;
       }
@@ -134,26 +121,7 @@ export class StreamRead {
         this.request = withoutFields;
         await this.writer.write(logMessage("WARN", `${this.name}: Outreach refused the sparse fieldset (${messageOf(error)}); reading every field it sends by default instead.`));
       }
-      return this.readPagesOf(w, progress, splitDue);
-    }
-  }
-
-  /**
-   * Before the stream's windows are first split (the scheduler waits for it; concurrency 1 never
-   * splits): the stream's newest cursor, so that the parts share the records rather than the time
-   * up to now (an org's data may end long before now). One request, made by the window about to be
-   * split, once a split is due (a slot free, no stream waiting, range enough left), so streams that
-   * are never split cost none. A failure only logs an INFO line; the split then goes up to the start of the read.
-   */
-  private async findNewest(w: Window<string>): Promise<void> {
-    try {
-      const newest = await newestCursor(this.client, this.request.stream);
-      if (newest !== undefined) w.until = Math.max(w.position, newest + 1);
-    } catch (error) {
-      if (this.signal.aborted) throw error;
-      this.session.log(`${this.name}: could not find the newest ${this.request.stream.cursorField}, so windows are split up to now: ${messageOf(error)}`);
-    } finally {
-      this.newestSought = true;
+      return this.readPagesOf(w, progress);
     }
   }
 

@@ -6,7 +6,7 @@
  *
  * A stream starts as one window `[lower bound, +∞)`. When a slot is free and no stream waits, the
  * window with the most remaining range (from its position to its end; an open end counts as the
- * stream's newest cursor when the reader found it, else the start of the read) is split at the midpoint: it keeps the lower half, a new window takes the
+ * start of the read) is split at the midpoint: it keeps the lower half, a new window takes the
  * upper half; when several slots are free, it is cut into that many equal parts plus one at once.
  * No counts are requested (`count=true` is costly, outreach-api.md §4.3). Only windows of
  * splittable streams (incremental, with a cursor) are split, and only once they have read a page
@@ -31,12 +31,6 @@ export interface Window<S> {
   pages: number;
   /** False once the reader saw the window's last page. */
   more: boolean;
-  /**
-   * Where an open-ended window's range nominally ends, for splitting only, epoch ms: the stream's
-   * newest cursor when the reader found it (just past it), else the start of the read. Windows
-   * split off a window inherit it.
-   */
-  until?: number;
 }
 
 /** What the scheduler asks of `read`. */
@@ -46,15 +40,13 @@ export interface WindowHooks<S> {
    * (then `end` is not called).
    */
   start(stream: S): number | undefined;
-  /** Whether windows of `stream` may be split (asked before each split; it may change). */
+  /** Whether windows of `stream` may be split. */
   splittable(stream: S): boolean;
   /**
    * Reads one window; calls `progress()` after each page (once the window's fields are updated).
-   * `splitDue()` says whether a slot is free, no stream waits and this window is worth splitting
-   * (splitPoints), so that the next `progress()` would split it if its stream is ready. Resolves when the window is done (or its stream failed); rejects with
-   * what made it fail.
+   * Resolves when the window is done (or its stream failed); rejects with what made it fail.
    */
-  read(window: Window<S>, progress: () => void, splitDue: () => boolean): Promise<void>;
+  read(window: Window<S>, progress: () => void): Promise<void>;
   /** The window `[lo, at)` is being split at `at`; the new window `[at, hi)` is `created`. */
   split(window: Window<S>, created: Window<S>): void;
   /** Every window of `stream` is settled; `error` is the first failure, if any. */
@@ -67,12 +59,9 @@ interface StreamRun<S> {
   error: unknown;
 }
 
-/**
- * Range left to read in a window, ms: to its end, or when it is open-ended to its nominal end
- * (`until`, at most the start of the read).
- */
+/** Range left to read in a window, ms: to its end, or to the start of the read when it is open-ended. */
 function remaining(w: Window<unknown>, nowMs: number): number {
-  return (Number.isFinite(w.hi) ? w.hi : Math.max(Math.min(nowMs, w.until ?? nowMs), w.position)) - w.position;
+  return (Number.isFinite(w.hi) ? w.hi : Math.max(nowMs, w.position)) - w.position;
 }
 
 /**
@@ -118,7 +107,7 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
     open++;
     running.add(w);
     const p = hooks
-      .read(w, fill, () => idle() && splitPoint(w, nowMs) !== undefined)
+      .read(w, fill)
       .catch((error: unknown) => {
         run.error ??= error;
       })
@@ -131,9 +120,6 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
       });
     settled.push(p);
   };
-
-  /** A slot is free and no stream waits. */
-  const idle = (): boolean => running.size < concurrency && waiting.length === 0;
 
   /**
    * Hands every free slot a window: a waiting stream's first, else a part of the largest remaining
@@ -159,7 +145,7 @@ export async function runWindows<S>(streams: readonly S[], concurrency: number, 
       if (!best) return;
       // Cut from the top down: each cut splits the same window, which has read a page.
       for (const at of splitPoints(best.w, nowMs, concurrency - running.size + 1).reverse()) {
-        const created: Window<S> = { stream: best.w.stream, lo: at, hi: best.w.hi, position: at, first: NaN, pages: 0, more: true, until: best.w.until };
+        const created: Window<S> = { stream: best.w.stream, lo: at, hi: best.w.hi, position: at, first: NaN, pages: 0, more: true };
         hooks.split(best.w, created);
         best.w.hi = at;
         launch(created);

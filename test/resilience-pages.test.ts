@@ -157,8 +157,7 @@ test("a links.next on another origin fails the stream; nothing is ever sent ther
     assert.equal(run.code, 1);
     assertClean(run, r);
     assert.equal(seen.length, 0, "no request reached the foreign origin");
-    // The first page, and the request for the newest cursor made before its window would be split.
-    assert.deepEqual(apiRequests(r, "stages").map((e) => param(e, "sort")), ["updatedAt", "-updatedAt"]);
+    assert.equal(apiRequests(r, "stages").length, 1);
     assert.equal(statusesOf(run, "stages").at(-1), "INCOMPLETE");
     const [error] = errorsOf(run, "stages");
     assert.equal(error!.failure_type, "system_error");

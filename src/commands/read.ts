@@ -82,8 +82,8 @@ export async function read(writer: MessageWriter, args: ReadArgs, signal: AbortS
       runs.set(name, run);
       return run.lowerMs;
     },
-    splittable: (name) => runs.get(name)!.readyToSplit,
-    read: (w, progress, splitDue) => runs.get(w.stream)!.readWindow(w, progress, splitDue),
+    splittable: (name) => runs.get(name)!.splittable,
+    read: (w, progress) => runs.get(w.stream)!.readWindow(w, progress),
     split: (w, created) => runs.get(w.stream)!.split(w, created),
     end: async (name, error) => {
       if (await runs.get(name)!.end(error)) failures.push({ stream: name, error });
