@@ -116,8 +116,9 @@ const SENTINELS = ["__ab_no_cursor_state_message", "__ab_full_refresh_sync_compl
 /**
  * Accepts every input state shape of airbyte-contract.md §3: a list of STREAM (or GLOBAL, LEGACY)
  * state messages, a legacy object keyed by stream name, Meltano's `{airbyte_state: [...]}`,
- * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file; one state message not in a list, and whole STATE lines of
- * `read`'s output (`{"type": "STATE", "state": …}`), alone or in a list. Members that are `null`
+ * Stitch's Singer `{bookmarks: {...}}`, `null`, `{}`, `[]`, an empty file; one state message not
+ * in a list, and whole STATE lines of `read`'s output (`{"type": "STATE", "state": …}`), alone or
+ * in a list. Members that are `null`
  * count as absent (`"stream_state": null` is no state for that stream, `"sourceStats": null`,
  * `"namespace": null` are nothing); members the connector does not use (`sourceStats`,
  * `destinationStats`, an `id`, `shared_state`, …) are ignored. An element without `type` is read

@@ -30,7 +30,7 @@ export type StartDate = string;
  */
 export type PageSize = number;
 /**
- * Requests read at once: whole streams, and time windows of one big incremental stream. All of them share one rate budget and one access token.
+ * How many windows are read at once: whole streams, and time windows of one big incremental stream. All of them share one rate budget and one access token.
  */
 export type ConcurrentStreams = number;
 /**
