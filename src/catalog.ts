@@ -191,10 +191,37 @@ function stateFrom(value: unknown, file: string): InputState {
   return state;
 }
 
-/** Loads the state file; an empty file is no state. @throws InputError */
+/**
+ * Loads the state file; an empty file is no state. A file of JSON lines (several lines, each a JSON
+ * object: e.g. `read`'s output, or its STATE lines) is the list of its state messages, the other
+ * Airbyte messages (RECORD, LOG, TRACE, …) skipped; a stream's last state counts.
+ * @throws InputError
+ */
 export async function loadState(file: string): Promise<InputState> {
   const text = await readTextFile(file, "state");
-  return text.trim() === "" ? new Map() : parseState(parseJson(text, file, "state"), file);
+  if (text.trim() === "") return new Map();
+  return parseState(jsonLines(text) ?? parseJson(text, file, "state"), file);
+}
+
+/** Airbyte message types that carry no state (airbyte_protocol.yaml AirbyteMessage.type). */
+const NOT_STATE = ["RECORD", "LOG", "SPEC", "CONNECTION_STATUS", "CATALOG", "TRACE", "CONTROL", "DESTINATION_CATALOG"];
+
+/** The objects of a JSON Lines text without its non-state messages, or undefined when it is not JSON lines. */
+function jsonLines(text: string): unknown[] | undefined {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/).filter((line) => line.trim() !== "");
+  if (lines.length < 2) return undefined;
+  const objects: Record<string, unknown>[] = [];
+  for (const line of lines) {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (!isObject(value)) return undefined;
+    objects.push(value);
+  }
+  return objects.filter((m) => !NOT_STATE.includes(m.type as string));
 }
 
 /**

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { STREAMS } from "../src/streams.js";
-import { recordsOf, runCli, tempDir, writeJsonFiles, type CliRun } from "./helpers/cli.js";
+import { lastStates, recordsOf, runCli, tempDir, writeJsonFiles, type CliRun } from "./helpers/cli.js";
 import { catalogFor, configFor, replica, type Replica } from "./helpers/replica.js";
 import { apiRequests, assertAllRecords, assertClean, errorsOf, logsOf, param, statusesOf } from "./helpers/resilience.js";
 
@@ -135,6 +135,25 @@ test("state written by Airbyte's own Outreach connector: accepted; camelCase nam
     logsOf(run).join("\n"),
   );
   assert.equal(run.messages.find((m) => m.type === "LOG")!.log!.level, "WARN");
+});
+
+test("state: read's own output as JSON lines (all of it, its STATE lines, CRLF line ends) resumes each stream from its last state", async () => {
+  const two = catalogFor(["stages", "users"]);
+  const first = await readWith({ config: configFor(r), catalog: two });
+  assert.equal(first.run.code, 0, first.run.stderr);
+  const states = first.run.lines.filter((l) => l.startsWith('{"type":"STATE"'));
+  const last = new Map(lastStates(first.run).map((m) => [m!.stream!.stream_descriptor.name, m!.stream!.stream_state]));
+  for (const text of [first.run.lines.join("\n"), states.join("\n") + "\n", states.join("\r\n")]) {
+    const { run, paths } = await readWith({ config: configFor(r), catalog: two, state: text });
+    assert.equal(run.code, 0, run.stderr);
+    assertClean(run, r);
+    for (const name of ["stages", "users"]) {
+      const cursor = (last.get(name) as { updatedAt: string }).updatedAt;
+      // Only the records at the saved cursor (inclusive lower bound) are read again.
+      const again = recordsOf(run, name).map((x) => x.updatedAt);
+      assert.ok(again.length >= 1 && again.every((at) => at === cursor), `${name}: ${again.join(", ")} from ${paths.state}`);
+    }
+  }
 });
 
 test("Stitch's Singer bookmarks: accepted per stream; a bookmark on another field is warned about and read from the start", async () => {
