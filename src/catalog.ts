@@ -17,6 +17,8 @@ export interface ConfiguredStream {
   selectedProperties?: string[];
   /** The catalog's json_schema `properties` (property name → JSON Schema), beside `selectedProperties`. */
   propertySchemas?: Record<string, unknown>;
+  /** True when json_schema has `"properties": {}` (no column named: every field is read, with an INFO line). */
+  emptyProperties?: boolean;
 }
 
 const SYNC_MODES = ["full_refresh", "incremental"];
@@ -95,6 +97,7 @@ export function parseCatalog(parsed: unknown, file: string): ConfiguredStream[] 
     }
     const properties = isObject(entry.stream.json_schema) ? entry.stream.json_schema.properties : undefined;
     const selectedProperties = isObject(properties) && Object.keys(properties).length > 0 ? Object.keys(properties) : undefined;
+    if (isObject(properties) && !selectedProperties) return { definition, syncMode: entry.sync_mode, emptyProperties: true };
     return { definition, syncMode: entry.sync_mode, ...(selectedProperties ? { selectedProperties, propertySchemas: properties as Record<string, unknown> } : {}) };
   });
 }

@@ -60,6 +60,7 @@ const list = (names: string[]): string => names.slice(0, 5).join(", ") + (names.
  */
 export function sparseFields(c: ConfiguredStream, format: RecordFormat): FieldSelection {
   const stream = c.definition;
+  if (c.emptyProperties) return everyField(stream, `${stream.name}: requesting all fields because the catalog's json_schema.properties is empty (it names no column).`);
   if (!c.selectedProperties) return everyField(stream);
   const offered = streamSchema(stream, format).properties;
   const attributes = attributeNames(stream);

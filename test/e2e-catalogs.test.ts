@@ -176,22 +176,24 @@ test("a column-selected catalog from discover requests exactly the selected attr
   }
 });
 
-test("a selected property that is neither attribute nor relationship, or a foreign schema, requests all fields and says so", async () => {
+test("a selected property that is neither attribute nor relationship, a foreign schema, or empty properties requests all fields and says so", async () => {
   const prospects = discovered.get("ids")!.get("prospects")!;
   const unknown = {
     ...prospects,
     properties: { id: prospects.properties.id!, firstName: prospects.properties.firstName!, contactHistogram: prospects.properties.contactHistogram!, mysteryField: { type: "string" } },
   };
   const foreign = { type: "object", properties: { id: {}, firstName: {}, accountId: {} } };
+  const empty = { type: "object", properties: {} };
   for (const [schema, says] of [
     [unknown, "neither attributes nor relationships of prospect: mysteryField"],
     [foreign, "not a subset of the one discover offers for record_format ids (firstName, accountId differ"],
+    [empty, "json_schema.properties is empty (it names no column)"],
   ] as const) {
     const run = await read("ids", catalogWith(new Map([["prospects", schema]])));
     const lines = infos(run);
     assert.equal(lines.length, 1, lines.join("\n"));
     assert.ok(lines[0]!.startsWith("prospects: requesting all fields because the catalog") && lines[0]!.includes(says), lines[0]);
-    if (schema === foreign) {
+    if (schema === foreign || schema === empty) {
       assertEveryFieldRequested();
       assertSameRecords(run, baseline.get("ids")!, ["prospects"]);
       continue;
