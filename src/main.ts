@@ -70,8 +70,14 @@ async function run(command: () => Promise<number>): Promise<void> {
 const abort = new AbortController();
 for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) {
   process.on(signal, () => {
-    // Everything written so far is already with the OS (stdout to a pipe or file is synchronous).
-    if (stoppedBy) process.exit(SIGNAL_EXIT_CODES[signal]);
+    // A second signal ends the process at once by that signal's default action (the shell sees
+    // 128 + n, as with the exit code of a first one); lines written so far are with the OS already
+    // (stdout to a pipe or file is synchronous).
+    if (stoppedBy) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
+    }
     stoppedBy = signal;
     void writer.write(logMessage("WARN", `${signal} received: stopping now and flushing the last state (send it again to exit at once).`));
     abort.abort(new ConnectorError(`cancelled by ${signal}`, "transient_error"));

@@ -184,6 +184,33 @@ test("SIGTERM: exit 143, every line complete JSON, a state after the last record
   }
 });
 
+test("a second signal ends the read at once, by that signal; every line written is complete JSON", async () => {
+  r.control.set({ latencyMs: 2_000 });
+  try {
+    const args = await readArgs(r, { config: configFor(r, { page_size: 2, concurrency: 2 }), catalog: catalogFor(STREAMS) });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+    let out = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => (out += chunk));
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => (stderr += chunk));
+    await new Promise((resolve) => setTimeout(resolve, 700)); // started, its first requests waiting
+    assert.equal(child.exitCode, null, `still reading: ${out.slice(-500)} ${stderr}`);
+    const started = Date.now();
+    child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill("SIGTERM");
+    const [code, signal] = await closed;
+    assert.ok(Date.now() - started < 1_500, `ended in ${Date.now() - started} ms`);
+    assert.ok(signal === "SIGTERM" || code === 143, `code ${code}, signal ${signal}`);
+    for (const line of out.split("\n").filter(Boolean)) JSON.parse(line);
+  } finally {
+    r.control.set({ latencyMs: 0 });
+  }
+});
+
 test("the reader closes stdout early (EPIPE, `| head`): the connector stops without a crash or a stack trace, one stderr line says why", async () => {
   const args = await readArgs(r, { config: configFor(r, { page_size: 2, concurrency: 2 }), catalog: catalogFor(STREAMS) });
   const before = r.requests.total;
